@@ -1,7 +1,7 @@
 // Output records (SPEC §5): JSON Lines, CSV with a header, or a stream of msgpack maps. Each record
-// holds sensorId,timestamp,value,unit then the features in the order of SPEC §4. Numbers are written
-// in the shortest form that reads back to the same double. Workers format records (the costly part
-// of output), the sink only concatenates them.
+// holds sensorId,timestamp,value,unit then the features in the order of SPEC §4. Numbers are
+// written in the shortest form that reads back to the same double. Workers format records (the
+// costly part of output), the sink only concatenates them.
 #pragma once
 
 #include "core/record.hpp"

@@ -55,14 +55,22 @@ Invalid validate(std::string_view sensor_id, double timestamp, double value,
 
 std::string_view reason_text(Invalid why) noexcept {
     switch (why) {
-    case Invalid::none: return "valid";
-    case Invalid::empty_sensor_id: return "sensorId is empty";
-    case Invalid::sensor_id_too_long: return "sensorId is longer than 256 bytes";
-    case Invalid::sensor_id_not_utf8: return "sensorId is not valid UTF-8";
-    case Invalid::unit_too_long: return "unit is longer than 32 bytes";
-    case Invalid::unit_not_utf8: return "unit is not valid UTF-8";
-    case Invalid::timestamp_not_finite: return "timestamp is not finite";
-    case Invalid::value_not_finite: return "value is not finite";
+    case Invalid::none:
+        return "valid";
+    case Invalid::empty_sensor_id:
+        return "sensorId is empty";
+    case Invalid::sensor_id_too_long:
+        return "sensorId is longer than 256 bytes";
+    case Invalid::sensor_id_not_utf8:
+        return "sensorId is not valid UTF-8";
+    case Invalid::unit_too_long:
+        return "unit is longer than 32 bytes";
+    case Invalid::unit_not_utf8:
+        return "unit is not valid UTF-8";
+    case Invalid::timestamp_not_finite:
+        return "timestamp is not finite";
+    case Invalid::value_not_finite:
+        return "value is not finite";
     }
     return "invalid";
 }

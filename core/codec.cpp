@@ -1,0 +1,156 @@
+#include "core/codec.hpp"
+
+#include "core/msgpack_reader.hpp"
+#include "core/msgpack_writer.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+
+namespace sluice::core {
+
+namespace {
+
+bool fail(DecodeError& error, std::string what) {
+    error.what = std::move(what);
+    return false;
+}
+
+std::string at(std::string_view element, std::size_t index, std::string_view problem) {
+    std::string s(element);
+    s += ' ';
+    s += std::to_string(index);
+    s += ": ";
+    s += problem;
+    return s;
+}
+
+} // namespace
+
+void encode_readings(std::string& out, std::span<const Reading> readings) {
+    MsgWriter w(out);
+    w.array(static_cast<std::uint32_t>(readings.size()));
+    for (const Reading& r : readings) {
+        w.array(4);
+        w.str(r.sensor_id);
+        w.float64(r.timestamp);
+        w.float64(r.value);
+        w.str(r.unit);
+    }
+}
+
+bool decode_readings(std::string_view payload, std::vector<ReadingView>& out, DecodeError& error) {
+    MsgReader r(payload);
+    std::uint32_t n = 0;
+    if (!r.read_array(n)) return fail(error, "readings: not an array");
+    out.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::uint32_t fields = 0;
+        ReadingView& v = out[i];
+        if (!r.read_array(fields) || fields != 4)
+            return fail(error, at("reading", i, "not an array of 4"));
+        if (!r.read_str(v.sensor_id))
+            return fail(error, at("reading", i, "sensorId is not a string"));
+        if (!r.read_double(v.timestamp))
+            return fail(error, at("reading", i, "timestamp is not a number"));
+        if (!r.read_double(v.value)) return fail(error, at("reading", i, "value is not a number"));
+        if (!r.read_str(v.unit)) return fail(error, at("reading", i, "unit is not a string"));
+        const Invalid why = validate(v.sensor_id, v.timestamp, v.value, v.unit);
+        if (why != Invalid::none) return fail(error, at("reading", i, reason_text(why)));
+    }
+    if (!r.at_end()) return fail(error, "readings: trailing bytes");
+    return true;
+}
+
+void encode_history(std::string& out, const History& history) {
+    MsgWriter w(out);
+    w.array(static_cast<std::uint32_t>(history.entries.size()));
+    for (const auto& e : history.entries) {
+        w.array(2);
+        w.str(e.sensor_id);
+        w.array(static_cast<std::uint32_t>(e.count));
+        for (std::size_t i = e.first; i < e.first + e.count; ++i) w.float64(history.values[i]);
+    }
+}
+
+bool decode_history(std::string_view payload, std::size_t max_values_per_sensor, History& out,
+                    DecodeError& error) {
+    out.clear();
+    MsgReader r(payload);
+    std::uint32_t n = 0;
+    if (!r.read_array(n)) return fail(error, "history: not an array");
+    out.entries.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto& e = out.entries[i];
+        std::uint32_t fields = 0;
+        std::uint32_t count = 0;
+        if (!r.read_array(fields) || fields != 2)
+            return fail(error, at("history entry", i, "not an array of 2"));
+        if (!r.read_str(e.sensor_id))
+            return fail(error, at("history entry", i, "sensorId is not a string"));
+        if (!r.read_array(count) || count > max_values_per_sensor) {
+            return fail(error, at("history entry", i, "values are not an array of at most W-1"));
+        }
+        e.first = out.values.size();
+        e.count = count;
+        for (std::uint32_t j = 0; j < count; ++j) {
+            double v = 0;
+            if (!r.read_double(v) || !std::isfinite(v))
+                return fail(error, at("history entry", i, "value is not a finite number"));
+            out.values.push_back(v);
+        }
+    }
+    if (!r.at_end()) return fail(error, "history: trailing bytes");
+    return true;
+}
+
+void encode_config(std::string& out, const JobConfig& config) {
+    MsgWriter w(out);
+    w.array(4);
+    w.uint(config.window);
+    w.uint(config.heavy);
+    w.uint(static_cast<std::uint64_t>(config.format));
+    w.array(static_cast<std::uint32_t>(config.calibration.size()));
+    for (const auto& [id, cal] : config.calibration) {
+        w.array(3);
+        w.str(id);
+        w.float64(cal.offset);
+        w.float64(cal.scale);
+    }
+}
+
+bool decode_config(std::string_view payload, JobConfig& out, DecodeError& error) {
+    MsgReader r(payload);
+    std::uint32_t fields = 0;
+    std::uint64_t window = 0;
+    std::uint64_t heavy = 0;
+    std::uint64_t format = 0;
+    std::uint32_t n = 0;
+    if (!r.read_array(fields) || fields != 4) return fail(error, "config: not an array of 4");
+    if (!r.read_uint(window) || window == 0 || window > k_max_window)
+        return fail(error, "config: bad window");
+    if (!r.read_uint(heavy) || heavy > 0xFFFFFFFFu) return fail(error, "config: bad heavy");
+    if (!r.read_uint(format) || format > static_cast<std::uint64_t>(OutputFormat::msgpack)) {
+        return fail(error, "config: bad output format");
+    }
+    if (!r.read_array(n)) return fail(error, "config: calibration is not an array");
+    out.window = static_cast<std::uint32_t>(window);
+    out.heavy = static_cast<std::uint32_t>(heavy);
+    out.format = static_cast<OutputFormat>(format);
+    out.calibration.clear();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::string_view id;
+        Calibration cal;
+        if (!r.read_array(fields) || fields != 3 || !r.read_str(id) || !r.read_double(cal.offset) ||
+            !r.read_double(cal.scale) || cal.scale == 0.0 || !std::isfinite(cal.scale) ||
+            !std::isfinite(cal.offset)) {
+            return fail(error, at("calibration entry", i, "malformed"));
+        }
+        out.calibration.insert_or_assign(std::string(id), cal);
+    }
+    if (!r.at_end()) return fail(error, "config: trailing bytes");
+    return true;
+}
+
+} // namespace sluice::core

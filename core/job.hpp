@@ -1,0 +1,51 @@
+// The definition of a job (SPEC §4): set once on the ventilator and shipped to every worker, so a
+// worker needs no configuration beyond where to connect.
+#pragma once
+
+#include "core/output_format.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace sluice::core {
+
+inline constexpr double k_default_offset = 20.0;
+inline constexpr double k_default_scale = 60.0;
+inline constexpr std::uint32_t k_default_window = 50;
+inline constexpr std::uint32_t k_max_window = 100000;
+
+struct Calibration {
+    double offset = k_default_offset;
+    double scale = k_default_scale;
+};
+
+// Hashes std::string and std::string_view alike, so lookups by view need no allocation.
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+};
+
+using CalibrationTable = std::unordered_map<std::string, Calibration, StringHash, std::equal_to<>>;
+
+struct JobConfig {
+    std::uint32_t window = k_default_window; // W: values per rolling window, >= 1
+    std::uint32_t heavy = 0;                 // K: iterations of the heavy transform, 0 = off
+    OutputFormat format = OutputFormat::jsonl;
+    CalibrationTable calibration; // sensors not listed use the defaults
+
+    [[nodiscard]] Calibration calibration_for(std::string_view sensor_id) const {
+        const auto it = calibration.find(sensor_id);
+        return it == calibration.end() ? Calibration{} : it->second;
+    }
+};
+
+// Reads a calibration CSV (header sensorId,offset,scale in any order; extra columns ignored).
+// Throws std::runtime_error naming the file and line on a bad line, a duplicate sensor or scale 0.
+[[nodiscard]] CalibrationTable load_calibration(const std::string& path);
+
+} // namespace sluice::core

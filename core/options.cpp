@@ -1,0 +1,111 @@
+#include "core/options.hpp"
+
+#include "core/log.hpp"
+
+#include <cctype>
+#include <csignal>
+#include <iostream>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+namespace sluice::core {
+
+namespace {
+
+int g_stop_fd = -1;
+bool g_stop_seen = false;
+
+// Blocking the signals before the ZeroMQ context exists makes its I/O threads inherit the mask, so
+// SIGINT/SIGTERM reach us only through the signalfd: no EINTR anywhere, no handler races.
+void install_stop_signal() {
+    if (g_stop_fd >= 0) return;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    g_stop_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    std::signal(SIGPIPE, SIG_IGN); // a closed stdout is an error we report, not a silent death
+}
+
+void print_error(const CLI::App& app, std::string_view what) {
+    std::cerr << app.get_name() << ": error: " << what << '\n';
+}
+
+} // namespace
+
+std::string env_name(std::string_view flag) {
+    while (!flag.empty() && flag.front() == '-') flag.remove_prefix(1);
+    std::string out = "SLUICE_";
+    for (const char c : flag)
+        out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+CLI::Option* add_flag(CLI::App& app, const std::string& flag, bool& field,
+                      const std::string& help) {
+    return app.add_flag(flag, field, help)->envname(env_name(flag));
+}
+
+void add_node_options(CLI::App& app, NodeOptions& options) {
+    add_option(app, "--stats-interval", options.stats_interval,
+               "seconds between one-line status reports on stderr (0 = off)")
+        ->check(CLI::NonNegativeNumber)
+        ->group("Operating");
+    add_option(app, "--log-level", options.log_level, "error, warn, info or debug")
+        ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+        ->group("Operating");
+}
+
+std::unique_ptr<CLI::App> make_app(const std::string& program, const std::string& description) {
+    auto app = std::make_unique<CLI::App>(description, program);
+    app->set_version_flag("--version", program + " " SLUICE_VERSION);
+    app->set_config("--config", "", "read flags from a TOML file (keys are the long flag names)");
+    app->get_formatter()->column_width(34);
+    return app;
+}
+
+int run_node(CLI::App& app, int argc, char** argv, const NodeOptions* node,
+             const std::function<int()>& body) {
+    set_log_program(app.get_name());
+    install_stop_signal();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        print_error(app, std::string(e.what()) + " (see --help)");
+        return 2;
+    }
+    if (node != nullptr && !set_log_level(node->log_level)) {
+        print_error(app, "--log-level: unknown level '" + node->log_level + "'");
+        return 2;
+    }
+    try {
+        return body();
+    } catch (const UsageError& e) {
+        print_error(app, e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        print_error(app, e.what());
+        return 1;
+    }
+}
+
+int stop_fd() noexcept {
+    return g_stop_fd;
+}
+
+bool stop_requested() noexcept {
+    if (g_stop_seen || g_stop_fd < 0) return g_stop_seen;
+    signalfd_siginfo info;
+    while (::read(g_stop_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+        g_stop_seen = true;
+    return g_stop_seen;
+}
+
+} // namespace sluice::core

@@ -1,0 +1,406 @@
+#include "core/output_format.hpp"
+
+#include <array>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace sluice::core {
+
+namespace {
+
+// Large enough for any shortest double ("-2.2250738585072014e-308" is 24 chars) and any uint32.
+constexpr std::size_t k_number_buffer_size = 32;
+
+constexpr char k_hex_digits[] = "0123456789abcdef";
+
+void append_uint(std::string& out, std::uint32_t v) {
+    std::array<char, k_number_buffer_size> buf; // to_chars fills it; no need to zero it
+    const auto result = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    out.append(buf.data(), static_cast<std::size_t>(result.ptr - buf.data()));
+}
+
+// Length of the well-formed UTF-8 sequence starting at p (same rules as is_valid_utf8: no
+// overlongs, no surrogates, nothing above U+10FFFF), or 0 when the lead byte starts none.
+std::size_t utf8_sequence_length(const unsigned char* p, const unsigned char* end) noexcept {
+    const unsigned char c = *p;
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+        n = 1;
+        cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 2;
+        cp = c & 0x0Fu;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 3;
+        cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (static_cast<std::size_t>(end - p) <= n) return 0;
+    for (std::size_t i = 1; i <= n; ++i) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    static constexpr std::uint32_t k_min_for_length[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < k_min_for_length[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n + 1;
+}
+
+// Appends `s` escaped as the inside of a JSON string. Plain runs are copied in one append, since
+// sensor ids are almost always plain ASCII.
+void append_json_escaped(std::string& out, std::string_view s) {
+    const auto* begin = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = begin + s.size();
+    const auto* run = begin;
+    const auto* p = begin;
+    auto flush_run = [&] {
+        out.append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p - run));
+    };
+    while (p < end) {
+        const unsigned char c = *p;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            ++p;
+            continue;
+        }
+        if (c >= 0x80) {
+            const std::size_t n = utf8_sequence_length(p, end);
+            if (n != 0) {
+                p += n;
+                continue;
+            }
+        }
+        flush_run();
+        switch (c) {
+        case '"':
+            out.append("\\\"", 2);
+            break;
+        case '\\':
+            out.append("\\\\", 2);
+            break;
+        case '\n':
+            out.append("\\n", 2);
+            break;
+        case '\r':
+            out.append("\\r", 2);
+            break;
+        case '\t':
+            out.append("\\t", 2);
+            break;
+        case '\b':
+            out.append("\\b", 2);
+            break;
+        case '\f':
+            out.append("\\f", 2);
+            break;
+        default: {
+            // Other control characters, and bytes that are not UTF-8 (which JSON cannot carry
+            // raw), become \u00XX: the byte read as a Latin-1 code point.
+            const char escaped[6] = {
+                '\\', 'u', '0', '0', k_hex_digits[c >> 4], k_hex_digits[c & 0xF]};
+            out.append(escaped, sizeof escaped);
+            break;
+        }
+        }
+        ++p;
+        run = p;
+    }
+    flush_run();
+}
+
+void append_json_double(std::string& out, double v) {
+    append_shortest(out, v); // already writes `null` for non-finite values
+}
+
+void append_json(std::string& out, const ReadingView& r, const Features& f, bool with_heavy) {
+    out.append(R"({"sensorId":")");
+    append_json_escaped(out, r.sensor_id);
+    out.append(R"(","timestamp":)");
+    append_json_double(out, r.timestamp);
+    out.append(R"(,"value":)");
+    append_json_double(out, r.value);
+    out.append(R"(,"unit":")");
+    append_json_escaped(out, r.unit);
+    out.append(R"(","normalized":)");
+    append_json_double(out, f.normalized);
+    out.append(R"(,"feature":)");
+    append_json_double(out, f.feature);
+    out.append(R"(,"windowCount":)");
+    append_uint(out, f.window_count);
+    out.append(R"(,"windowMean":)");
+    append_json_double(out, f.window_mean);
+    out.append(R"(,"windowStd":)");
+    append_json_double(out, f.window_std);
+    out.append(R"(,"windowMin":)");
+    append_json_double(out, f.window_min);
+    out.append(R"(,"windowMax":)");
+    append_json_double(out, f.window_max);
+    out.append(R"(,"zscore":)");
+    append_json_double(out, f.zscore);
+    if (with_heavy) {
+        out.append(R"(,"heavy":)");
+        append_json_double(out, f.heavy);
+    }
+    out.append("}\n", 2);
+}
+
+void append_csv_string(std::string& out, std::string_view s) {
+    if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out.append(s);
+        return;
+    }
+    out.push_back('"');
+    std::size_t start = 0;
+    for (std::size_t quote = s.find('"'); quote != std::string_view::npos;
+         quote = s.find('"', start)) {
+        out.append(s.substr(start, quote + 1 - start));
+        out.push_back('"');
+        start = quote + 1;
+    }
+    out.append(s.substr(start));
+    out.push_back('"');
+}
+
+// Non-finite values leave the field empty: CSV has no standard spelling for them, and an empty
+// field is what most readers load as missing.
+void append_csv_double(std::string& out, double v) {
+    if (std::isfinite(v)) append_shortest(out, v);
+}
+
+void append_csv(std::string& out, const ReadingView& r, const Features& f, bool with_heavy) {
+    append_csv_string(out, r.sensor_id);
+    out.push_back(',');
+    append_csv_double(out, r.timestamp);
+    out.push_back(',');
+    append_csv_double(out, r.value);
+    out.push_back(',');
+    append_csv_string(out, r.unit);
+    out.push_back(',');
+    append_csv_double(out, f.normalized);
+    out.push_back(',');
+    append_csv_double(out, f.feature);
+    out.push_back(',');
+    append_uint(out, f.window_count);
+    out.push_back(',');
+    append_csv_double(out, f.window_mean);
+    out.push_back(',');
+    append_csv_double(out, f.window_std);
+    out.push_back(',');
+    append_csv_double(out, f.window_min);
+    out.push_back(',');
+    append_csv_double(out, f.window_max);
+    out.push_back(',');
+    append_csv_double(out, f.zscore);
+    if (with_heavy) {
+        out.push_back(',');
+        append_csv_double(out, f.heavy);
+    }
+    out.push_back('\n');
+}
+
+// msgpack is hand-written: msgpack-cxx's packer (4.x pack_double) writes integral doubles as
+// integers and -0.0 as 0, breaking the always-float64 contract; the tests pin the bytes and decode
+// them back.
+
+// A fixstr key (length < 32): the 0xa0|length prefix, then the bytes.
+template <std::size_t N>
+constexpr std::array<char, N> msgpack_fixstr(const char (&text)[N]) {
+    static_assert(N - 1 < 32, "fixstr holds at most 31 bytes");
+    std::array<char, N> bytes{};
+    bytes[0] = static_cast<char>(0xa0 | (N - 1));
+    for (std::size_t i = 0; i + 1 < N; ++i) bytes[i + 1] = text[i];
+    return bytes;
+}
+
+constexpr auto k_key_sensor_id = msgpack_fixstr("sensorId");
+constexpr auto k_key_timestamp = msgpack_fixstr("timestamp");
+constexpr auto k_key_value = msgpack_fixstr("value");
+constexpr auto k_key_unit = msgpack_fixstr("unit");
+constexpr auto k_key_normalized = msgpack_fixstr("normalized");
+constexpr auto k_key_feature = msgpack_fixstr("feature");
+constexpr auto k_key_window_count = msgpack_fixstr("windowCount");
+constexpr auto k_key_window_mean = msgpack_fixstr("windowMean");
+constexpr auto k_key_window_std = msgpack_fixstr("windowStd");
+constexpr auto k_key_window_min = msgpack_fixstr("windowMin");
+constexpr auto k_key_window_max = msgpack_fixstr("windowMax");
+constexpr auto k_key_zscore = msgpack_fixstr("zscore");
+constexpr auto k_key_heavy = msgpack_fixstr("heavy");
+
+constexpr unsigned char k_fixmap = 0x80;
+constexpr std::size_t k_record_fields = 12;
+
+template <std::size_t N>
+void append_key(std::string& out, const std::array<char, N>& key) {
+    out.append(key.data(), key.size());
+}
+
+// Big-endian, as msgpack requires.
+template <typename T>
+void append_big_endian(std::string& out, T v) {
+    char bytes[sizeof(T)];
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+        bytes[i] = static_cast<char>((v >> (8 * (sizeof(T) - 1 - i))) & 0xFF);
+    }
+    out.append(bytes, sizeof(T));
+}
+
+// Always float64 (0xcb), even for integral values, so readers see one type per key.
+void append_msgpack_double(std::string& out, double v) {
+    out.push_back(static_cast<char>(0xcb));
+    append_big_endian(out, std::bit_cast<std::uint64_t>(v));
+}
+
+// The smallest unsigned encoding, as msgpack recommends.
+void append_msgpack_uint(std::string& out, std::uint32_t v) {
+    if (v < 0x80) {
+        out.push_back(static_cast<char>(v));
+    } else if (v <= 0xFF) {
+        out.push_back(static_cast<char>(0xcc));
+        out.push_back(static_cast<char>(v));
+    } else if (v <= 0xFFFF) {
+        out.push_back(static_cast<char>(0xcd));
+        append_big_endian(out, static_cast<std::uint16_t>(v));
+    } else {
+        out.push_back(static_cast<char>(0xce));
+        append_big_endian(out, v);
+    }
+}
+
+void append_msgpack_str(std::string& out, std::string_view s) {
+    const std::size_t n = s.size();
+    if (n < 32) {
+        out.push_back(static_cast<char>(0xa0 | n));
+    } else if (n <= 0xFF) {
+        out.push_back(static_cast<char>(0xd9));
+        out.push_back(static_cast<char>(n));
+    } else if (n <= 0xFFFF) {
+        out.push_back(static_cast<char>(0xda));
+        append_big_endian(out, static_cast<std::uint16_t>(n));
+    } else {
+        out.push_back(static_cast<char>(0xdb));
+        append_big_endian(out, static_cast<std::uint32_t>(n));
+    }
+    out.append(s);
+}
+
+void append_msgpack(std::string& out, const ReadingView& r, const Features& f, bool with_heavy) {
+    out.push_back(static_cast<char>(k_fixmap | (k_record_fields + (with_heavy ? 1 : 0))));
+    append_key(out, k_key_sensor_id);
+    append_msgpack_str(out, r.sensor_id);
+    append_key(out, k_key_timestamp);
+    append_msgpack_double(out, r.timestamp);
+    append_key(out, k_key_value);
+    append_msgpack_double(out, r.value);
+    append_key(out, k_key_unit);
+    append_msgpack_str(out, r.unit);
+    append_key(out, k_key_normalized);
+    append_msgpack_double(out, f.normalized);
+    append_key(out, k_key_feature);
+    append_msgpack_double(out, f.feature);
+    append_key(out, k_key_window_count);
+    append_msgpack_uint(out, f.window_count);
+    append_key(out, k_key_window_mean);
+    append_msgpack_double(out, f.window_mean);
+    append_key(out, k_key_window_std);
+    append_msgpack_double(out, f.window_std);
+    append_key(out, k_key_window_min);
+    append_msgpack_double(out, f.window_min);
+    append_key(out, k_key_window_max);
+    append_msgpack_double(out, f.window_max);
+    append_key(out, k_key_zscore);
+    append_msgpack_double(out, f.zscore);
+    if (with_heavy) {
+        append_key(out, k_key_heavy);
+        append_msgpack_double(out, f.heavy);
+    }
+}
+
+char ascii_lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    }
+    return true;
+}
+
+} // namespace
+
+std::optional<OutputFormat> output_format_from_name(std::string_view name) noexcept {
+    if (name == "jsonl") return OutputFormat::jsonl;
+    if (name == "csv") return OutputFormat::csv;
+    if (name == "msgpack") return OutputFormat::msgpack;
+    return std::nullopt;
+}
+
+std::string_view output_format_name(OutputFormat format) noexcept {
+    switch (format) {
+    case OutputFormat::jsonl:
+        return "jsonl";
+    case OutputFormat::csv:
+        return "csv";
+    case OutputFormat::msgpack:
+        return "msgpack";
+    }
+    return "jsonl";
+}
+
+OutputFormat output_format_for_path(std::string_view path) noexcept {
+    // Only the last component's extension counts, so a dot in a directory name ("out.d/x") does
+    // not.
+    const std::size_t slash = path.find_last_of('/');
+    const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    const std::size_t dot = name.find_last_of('.');
+    if (dot == std::string_view::npos) return OutputFormat::jsonl;
+    const std::string_view ext = name.substr(dot + 1);
+    if (equals_ignoring_case(ext, "csv")) return OutputFormat::csv;
+    if (equals_ignoring_case(ext, "msgpack") || equals_ignoring_case(ext, "mpk") ||
+        equals_ignoring_case(ext, "msgpk")) {
+        return OutputFormat::msgpack;
+    }
+    return OutputFormat::jsonl; // .jsonl, .json, .ndjson and anything unknown
+}
+
+std::string csv_header(bool with_heavy) {
+    std::string header =
+        "sensorId,timestamp,value,unit,normalized,feature,windowCount,windowMean,windowStd,"
+        "windowMin,windowMax,zscore";
+    if (with_heavy) header += ",heavy";
+    header += '\n';
+    return header;
+}
+
+// Non-finite values become `null`, the JSON spelling (to_chars would give "inf"/"nan", which no
+// output format accepts); CSV and msgpack handle them before calling this.
+void append_shortest(std::string& out, double v) {
+    if (!std::isfinite(v)) {
+        out.append("null", 4);
+        return;
+    }
+    std::array<char, k_number_buffer_size> buf; // to_chars fills it; no need to zero it
+    const auto result = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    out.append(buf.data(), static_cast<std::size_t>(result.ptr - buf.data()));
+}
+
+void append_record(std::string& out, OutputFormat format, const ReadingView& reading,
+                   const Features& features, bool with_heavy) {
+    switch (format) {
+    case OutputFormat::jsonl:
+        append_json(out, reading, features, with_heavy);
+        return;
+    case OutputFormat::csv:
+        append_csv(out, reading, features, with_heavy);
+        return;
+    case OutputFormat::msgpack:
+        append_msgpack(out, reading, features, with_heavy);
+        return;
+    }
+}
+
+} // namespace sluice::core

@@ -1,0 +1,54 @@
+// ZeroMQ sockets as every Sluice node uses them: linger 0 (delivery is always acknowledged by the
+// protocol, never left to linger), explicit high-water marks, a bound on message size, and
+// non-blocking receive and send whose "would block" is a value, not an exception.
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+#include <zmq.hpp>
+
+namespace sluice::core {
+
+using Frames = std::vector<zmq::message_t>;
+
+// Messages larger than this are refused by ZeroMQ on receipt (ZMQ_MAXMSGSIZE).
+inline constexpr std::int64_t k_max_message_bytes = 64 * 1024 * 1024;
+
+// The process's one ZeroMQ context.
+[[nodiscard]] zmq::context_t& zmq_context();
+
+enum class Role { binding, connecting };
+
+// A socket with linger 0, the given high-water marks and ZMQ_MAXMSGSIZE. ROUTER sockets also get
+// ROUTER_MANDATORY (sending to a gone peer fails instead of vanishing) and ROUTER_HANDOVER;
+// connecting sockets get ZMQ_IMMEDIATE (nothing is queued for a peer that is not there).
+[[nodiscard]] zmq::socket_t make_socket(zmq::socket_type type, Role role, int sndhwm, int rcvhwm);
+
+// Binds `endpoint` and returns the endpoint as bound (with the real port for "tcp://*:0").
+// Throws std::runtime_error "cannot bind <flag> '<endpoint>': <reason>".
+std::string bind(zmq::socket_t& socket, const std::string& endpoint, std::string_view flag);
+// Throws std::runtime_error "cannot connect <flag> '<endpoint>': <reason>" for a malformed
+// endpoint.
+void connect(zmq::socket_t& socket, const std::string& endpoint, std::string_view flag);
+
+enum class Received { nothing, message, oversized };
+
+// Takes one whole multipart message if one is waiting, without blocking. A message with more than
+// `max_frames` frames is consumed whole and reported as oversized.
+[[nodiscard]] Received receive(zmq::socket_t& socket, Frames& frames, std::size_t max_frames);
+
+enum class Sent { ok, would_block, unreachable };
+
+// Sends [routing id], header, data frames as one message without blocking. `data` frames are moved
+// out (left empty). would_block: the peer's queue is full or not connected; unreachable: a ROUTER's
+// peer is gone.
+[[nodiscard]] Sent send(zmq::socket_t& socket, const zmq::message_t* routing_id,
+                        std::string_view header, std::span<zmq::message_t> data = {});
+
+// zmq_poll that waits at most `timeout`; returns the number of ready items.
+int poll(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout);
+
+} // namespace sluice::core

@@ -1,0 +1,338 @@
+#include "tools/launcher.hpp"
+
+#include "core/clock.hpp"
+#include "core/job.hpp"
+#include "core/log.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <poll.h>
+#include <spawn.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+#include <zmq.h>
+
+extern char** environ;
+
+namespace sluice::tools {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Child {
+    std::string role;
+    pid_t pid = -1;
+};
+
+pid_t spawn(const std::string& exe, const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(exe.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // Children start with the default signal state: our blocked mask and ignored SIGPIPE are ours.
+    sigset_t none;
+    sigemptyset(&none);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, exe.c_str(), nullptr, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) throw std::runtime_error("cannot start " + exe + ": " + std::strerror(rc));
+    return pid;
+}
+
+std::string describe_status(int status) {
+    if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status))
+        return std::string("was killed by signal ") + strsignal(WTERMSIG(status));
+    return "stopped";
+}
+
+class Topology {
+public:
+    Topology(const RunOptions& o, const std::string& self_dir) : m_options(o), m_bin(self_dir) {
+        char tmpl[] = "/tmp/sluice-run-XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr)
+            throw std::runtime_error(std::string("cannot create a run directory: ") +
+                                     std::strerror(errno));
+        m_dir = tmpl;
+        // SIGCHLD through a descriptor, like SIGINT/SIGTERM, so one poll waits for both.
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        pthread_sigmask(SIG_BLOCK, &set, nullptr);
+        m_child_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    }
+    ~Topology() {
+        for (const auto& [pid, c] : m_children) ::kill(pid, SIGKILL);
+        for (const auto& [pid, c] : m_children) ::waitpid(pid, nullptr, 0);
+        std::error_code ec;
+        fs::remove_all(m_dir, ec);
+        if (m_child_fd >= 0) ::close(m_child_fd);
+    }
+    Topology(const Topology&) = delete;
+    Topology& operator=(const Topology&) = delete;
+
+    int run() {
+        const RunOptions& o = m_options;
+        const std::string ep = "ipc://" + m_dir + "/";
+        const std::string level = "--log-level=" + o.child_log_level;
+        const std::string stats = "--stats-interval=" + std::to_string(o.node.stats_interval);
+        std::vector<std::string> vent = {"--bind-ingest",
+                                         ep + "ingest",
+                                         "--bind-workers",
+                                         ep + "workers",
+                                         "--bind-sink",
+                                         ep + "sink",
+                                         "--expect-ingest",
+                                         "1",
+                                         "--window",
+                                         std::to_string(o.window),
+                                         "--heavy",
+                                         std::to_string(o.heavy),
+                                         "--max-in-flight",
+                                         std::to_string(o.max_in_flight),
+                                         level,
+                                         stats};
+        if (!o.calibration.empty()) vent.insert(vent.end(), {"--calibration", o.calibration});
+        start("ventilator", vent);
+
+        std::vector<std::string> sink = {"--bind",           ep + "results", "--ventilator",
+                                         ep + "sink",        "--output",     o.output,
+                                         "--log-level=info", stats};
+        if (!o.output_format.empty()) sink.insert(sink.end(), {"--format", o.output_format});
+        start("sink", sink);
+
+        const unsigned workers =
+            o.workers > 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
+        for (unsigned i = 0; i < workers; ++i) {
+            start("worker", {"--ventilator", ep + "workers", "--sink", ep + "results", "--credits",
+                             std::to_string(o.credits), "--name", "worker-" + std::to_string(i + 1),
+                             level, stats});
+        }
+
+        std::vector<std::string> ingest = {
+            "--ventilator", ep + "ingest", "--batch-size", std::to_string(o.batch_size),
+            "--unit",       o.unit,        level,          stats};
+        if (!o.input.empty()) {
+            ingest.insert(ingest.end(), {"--input", o.input});
+            if (!o.input_format.empty()) ingest.insert(ingest.end(), {"--format", o.input_format});
+        } else {
+            const auto& g = o.generator;
+            ingest.insert(ingest.end(),
+                          {"--count", std::to_string(g.count), "--sensors",
+                           std::to_string(g.sensors), "--seed", std::to_string(g.seed), "--rate",
+                           core_number(g.rate), "--start", core_number(g.start)});
+        }
+        if (!o.dead_letter.empty()) ingest.insert(ingest.end(), {"--dead-letter", o.dead_letter});
+        m_ingest_pid = start("ingest", ingest);
+        return supervise();
+    }
+
+private:
+    static std::string core_number(double v) {
+        std::ostringstream s;
+        s.precision(17);
+        s << v;
+        return s.str();
+    }
+
+    pid_t start(const std::string& role, const std::vector<std::string>& args) {
+        const std::string exe = m_bin + "/sluice-" + role;
+        const pid_t pid = spawn(exe, args);
+        m_children[pid] = Child{role, pid};
+        return pid;
+    }
+
+    // Waits for the job: success is the sink's exit 0 (the whole output is written). A failure of
+    // the ventilator, sink or ingest ends the run; a worker's failure does not (the others take
+    // over its work).
+    int supervise() {
+        int result = -1;
+        bool stopping = false;
+        core::TimePoint deadline = core::TimePoint::max();
+        while (!m_children.empty()) {
+            pollfd fds[2] = {{m_child_fd, POLLIN, 0}, {core::stop_fd(), POLLIN, 0}};
+            ::poll(fds, 2, 200);
+            signalfd_siginfo info;
+            while (::read(m_child_fd, &info, sizeof info) > 0) {
+            }
+            if (!stopping && core::stop_requested()) {
+                // Stop the input: the ingest ends its stream, and the job drains and ends normally.
+                core::log_info("stopping: ending the input and draining the job");
+                stopping = true;
+                if (m_children.contains(m_ingest_pid)) ::kill(m_ingest_pid, SIGTERM);
+                deadline = core::now() + core::seconds(30.0);
+            }
+            int status = 0;
+            pid_t pid = 0;
+            while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+                const auto it = m_children.find(pid);
+                if (it == m_children.end()) continue;
+                const std::string role = it->second.role;
+                m_children.erase(it);
+                const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+                if (role == "sink") {
+                    result = ok ? 0 : 1;
+                    // Everything is written; the others finish on their own within a bound.
+                    if (deadline == core::TimePoint::max())
+                        deadline = core::now() + core::seconds(10.0);
+                }
+                if (!ok) {
+                    core::log_error("sluice-", role, " (pid ", pid, ") ", describe_status(status));
+                    if (role != "worker" && result != 0) {
+                        result = 1;
+                        terminate_all();
+                        deadline = std::min(deadline, core::now() + core::seconds(5.0));
+                    }
+                }
+            }
+            if (core::now() > deadline) {
+                for (const auto& [p, c] : m_children)
+                    core::log_warn("sluice-", c.role, " (pid ", p, ") did not exit; killing it");
+                break;
+            }
+        }
+        return result < 0 ? 1 : result;
+    }
+
+    void terminate_all() {
+        for (const auto& [pid, c] : m_children) ::kill(pid, SIGTERM);
+    }
+
+    const RunOptions& m_options;
+    std::string m_bin;
+    std::string m_dir;
+    int m_child_fd = -1;
+    pid_t m_ingest_pid = -1;
+    std::map<pid_t, Child> m_children;
+};
+
+std::string self_directory() {
+    std::error_code ec;
+    const auto exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string(".") : exe.parent_path().string();
+}
+
+void add_run_options(CLI::App& run, RunOptions& o) {
+    using core::add_option;
+    add_option(run, "--input", o.input,
+               "CSV or JSON Lines file, or - for stdin (default: the generator)")
+        ->group("Input");
+    add_option(run, "--input-format", o.input_format, "csv or jsonl (default: from the extension)")
+        ->check(CLI::IsMember({"csv", "jsonl"}))
+        ->group("Input");
+    add_option(run, "--unit", o.unit, "unit of readings that name none")->group("Input");
+    add_option(run, "--dead-letter", o.dead_letter, "write bad input here as JSON Lines")
+        ->group("Input");
+    add_option(run, "--count", o.generator.count, "generator: readings to produce")
+        ->group("Generator");
+    add_option(run, "--sensors", o.generator.sensors, "generator: number of sensors")
+        ->check(CLI::Range(1u, 1u << 30))
+        ->group("Generator");
+    add_option(run, "--seed", o.generator.seed, "generator: random seed")->group("Generator");
+    add_option(run, "--rate", o.generator.rate,
+               "generator: readings per second (0 = as fast as possible)")
+        ->check(CLI::NonNegativeNumber)
+        ->group("Generator");
+    add_option(run, "--start", o.generator.start, "generator: timestamp of the first reading")
+        ->group("Generator");
+    add_option(run, "--calibration", o.calibration, "CSV file sensorId,offset,scale")
+        ->check(CLI::ExistingFile)
+        ->group("Job");
+    add_option(run, "--window", o.window, "values per rolling window W")
+        ->check(CLI::Range(1u, core::k_max_window))
+        ->group("Job");
+    add_option(run, "--heavy", o.heavy, "iterations K of the heavy transform (0 = off)")
+        ->group("Job");
+    add_option(run, "--output", o.output, "output file, or - for stdout")->group("Output");
+    add_option(run, "--output-format", o.output_format,
+               "jsonl, csv or msgpack (default: from the extension)")
+        ->check(CLI::IsMember({"jsonl", "csv", "msgpack"}))
+        ->group("Output");
+    add_option(run, "--workers", o.workers, "worker processes (default: the number of cores)")
+        ->group("Topology");
+    add_option(run, "--batch-size", o.batch_size, "readings per batch")
+        ->check(CLI::Range(1u, 1000000u))
+        ->group("Topology");
+    add_option(run, "--credits", o.credits, "batches each worker holds at once")
+        ->check(CLI::Range(1u, 10000u))
+        ->group("Topology");
+    add_option(run, "--max-in-flight", o.max_in_flight, "batches held between ingest and output")
+        ->check(CLI::Range(1u, 1000000u))
+        ->group("Topology");
+    add_option(run, "--child-log-level", o.child_log_level,
+               "log level of the ventilator, workers and ingest")
+        ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+        ->group("Operating");
+    o.node.stats_interval = 0;
+    core::add_node_options(run, o.node);
+}
+
+} // namespace
+
+int run_job(const RunOptions& options, const std::string& self_dir) {
+    Topology t(options, self_dir);
+    return t.run();
+}
+
+int keygen(const KeygenOptions& o) {
+    char public_key[41] = {};
+    char secret_key[41] = {};
+    if (zmq_curve_keypair(public_key, secret_key) != 0) {
+        throw std::runtime_error(std::string("cannot make a CURVE key pair: ") +
+                                 zmq_strerror(zmq_errno()));
+    }
+    const fs::path dir(o.dir);
+    fs::create_directories(dir);
+    const fs::path pub = dir / (o.name + ".public");
+    const fs::path sec = dir / (o.name + ".secret");
+    {
+        std::ofstream out(sec, std::ios::trunc);
+        if (!out) throw std::runtime_error("cannot write '" + sec.string() + "'");
+        fs::permissions(sec, fs::perms::owner_read | fs::perms::owner_write,
+                        fs::perm_options::replace);
+        out << secret_key << '\n';
+    }
+    std::ofstream out(pub, std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot write '" + pub.string() + "'");
+    out << public_key << '\n';
+    std::cout << "wrote " << pub.string() << " and " << sec.string() << " (keep it private)\n";
+    return 0;
+}
+
+int launcher_main(int argc, char** argv) {
+    auto app = core::make_app("sluice", "Sluice: a stream processor for sensor readings.");
+    app->require_subcommand(1);
+    RunOptions run_options;
+    auto* run = app->add_subcommand(
+        "run", "run one job on this machine: ingest, ventilator, workers and sink");
+    add_run_options(*run, run_options);
+    KeygenOptions keygen_options;
+    auto* kg = app->add_subcommand("keygen", "make a CURVE key pair NAME.public / NAME.secret");
+    core::add_option(*kg, "--name", keygen_options.name, "file name stem of the key pair");
+    core::add_option(*kg, "--dir", keygen_options.dir, "directory to write the keys to");
+    return core::run_node(*app, argc, argv, &run_options.node, [&] {
+        if (kg->parsed()) return keygen(keygen_options);
+        return run_job(run_options, self_directory());
+    });
+}
+
+} // namespace sluice::tools

@@ -1,0 +1,747 @@
+#include "ventilator/ventilator.hpp"
+
+#include "core/clock.hpp"
+#include "core/codec.hpp"
+#include "core/features.hpp"
+#include "core/log.hpp"
+#include "core/protocol.hpp"
+#include "core/sockets.hpp"
+
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+namespace sluice::ventilator {
+
+using core::Frames;
+using core::Header;
+using core::MsgType;
+using core::TimePoint;
+
+void add_options(CLI::App& app, Options& o) {
+    using core::add_option;
+    add_option(app, "--bind-ingest", o.bind_ingest, "endpoint where ingest nodes connect")
+        ->group("Endpoints");
+    add_option(app, "--bind-workers", o.bind_workers, "endpoint where workers connect")
+        ->group("Endpoints");
+    add_option(app, "--bind-sink", o.bind_sink, "endpoint where the sink connects")
+        ->group("Endpoints");
+    add_option(app, "--expect-ingest", o.expect_ingest,
+               "end the job when this many ingest streams have ended (0 = endless job)")
+        ->group("Job");
+    add_option(app, "--calibration", o.calibration,
+               "CSV file sensorId,offset,scale (others: 20, 60)")
+        ->check(CLI::ExistingFile)
+        ->group("Job");
+    add_option(app, "--window", o.window, "values per rolling window W")
+        ->check(CLI::Range(1u, core::k_max_window))
+        ->group("Job");
+    add_option(app, "--heavy", o.heavy, "iterations K of the heavy transform (0 = off)")
+        ->group("Job");
+    add_option(app, "--max-in-flight", o.max_in_flight,
+               "batches held between acceptance and the sink's commit (bounds every queue)")
+        ->check(CLI::Range(1u, 1000000u))
+        ->group("Flow control");
+    add_option(app, "--max-credits", o.max_credits, "most batches one worker may hold")
+        ->check(CLI::Range(1u, 10000u))
+        ->group("Flow control");
+    add_option(app, "--ingest-hwm", o.ingest_hwm, "high-water mark of the ingest socket (messages)")
+        ->check(CLI::Range(1, 1000000))
+        ->group("Flow control");
+    add_option(app, "--heartbeat-interval", o.heartbeat_interval, "seconds between heartbeats")
+        ->check(CLI::PositiveNumber)
+        ->group("Faults");
+    add_option(app, "--worker-timeout", o.worker_timeout,
+               "seconds of silence after which a worker's work is dispatched again")
+        ->check(CLI::PositiveNumber)
+        ->group("Faults");
+    add_option(app, "--task-timeout", o.task_timeout,
+               "seconds after which an unfinished assignment is dispatched again")
+        ->check(CLI::PositiveNumber)
+        ->group("Faults");
+    add_option(app, "--retry-after", o.retry_after,
+               "seconds after which a finished batch the sink has not received is dispatched again")
+        ->check(CLI::PositiveNumber)
+        ->group("Faults");
+    add_option(app, "--drain-timeout", o.drain_timeout,
+               "seconds allowed to finish held work on SIGTERM")
+        ->check(CLI::NonNegativeNumber)
+        ->group("Faults");
+    core::add_node_options(app, o.node);
+}
+
+namespace {
+
+enum class BatchState { queued, assigned, done };
+
+struct Batch {
+    std::uint64_t seq = 0;
+    std::uint64_t count = 0;
+    zmq::message_t readings;
+    zmq::message_t history;
+    BatchState state = BatchState::queued;
+    std::string worker; // routing id of the last worker it went to
+    TimePoint since{};  // when it entered its state
+};
+
+struct Worker {
+    std::string name;
+    std::uint32_t credits = 1;
+    std::set<std::uint64_t> assigned;
+    TimePoint last_seen{};
+    std::uint64_t batches_done = 0;
+    bool configured = false;
+};
+
+struct Stream {
+    std::uint64_t next_batch = 0; // batch number expected next
+    std::uint64_t records = 0;
+    bool ended = false;
+};
+
+struct Counters {
+    std::uint64_t batches_in = 0;
+    std::uint64_t records_in = 0;
+    std::uint64_t dispatched = 0;
+    std::uint64_t redispatched = 0;
+    std::uint64_t malformed = 0;
+    std::uint64_t rejected_batches = 0;
+    std::uint64_t workers_lost = 0;
+};
+
+std::string id_of(const zmq::message_t& m) {
+    return std::string(m.data<char>(), m.size());
+}
+
+class Ventilator {
+public:
+    explicit Ventilator(const Options& o)
+        : m_options(o), m_ingest(core::make_socket(zmq::socket_type::router, core::Role::binding,
+                                                   1000, o.ingest_hwm)),
+          m_workers(core::make_socket(zmq::socket_type::router, core::Role::binding, 10000, 10000)),
+          m_sink(core::make_socket(zmq::socket_type::router, core::Role::binding, 1000, 1000)),
+          m_job_id(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32) | 1) {
+        m_config.window = o.window;
+        m_config.heavy = o.heavy;
+        if (!o.calibration.empty()) m_config.calibration = core::load_calibration(o.calibration);
+        const auto a = core::bind(m_ingest, o.bind_ingest, "--bind-ingest");
+        const auto b = core::bind(m_workers, o.bind_workers, "--bind-workers");
+        const auto c = core::bind(m_sink, o.bind_sink, "--bind-sink");
+        core::log_info(
+            "job ", m_job_id, ": ingest on ", a, ", workers on ", b, ", sink on ", c, "; window ",
+            o.window, ", heavy ", o.heavy, ", ", m_config.calibration.size(), " calibrated sensors",
+            o.expect_ingest ? ", expecting " + std::to_string(o.expect_ingest) + " ingest streams"
+                            : ", endless job");
+    }
+
+    int run() {
+        core::Ticker stats(m_options.node.stats_interval);
+        core::Ticker heartbeat(m_options.heartbeat_interval);
+        m_started = core::now();
+        TimePoint drain_deadline{};
+        while (true) {
+            if (!m_draining && core::stop_requested()) {
+                m_draining = true;
+                drain_deadline = core::now() + core::seconds(m_options.drain_timeout);
+                core::log_info("stopping: no new input; finishing ", m_batches.size(),
+                               " held batches");
+            }
+            const bool room = m_batches.size() < m_options.max_in_flight;
+            std::vector<zmq::pollitem_t> items = {
+                {m_ingest.handle(), 0,
+                 static_cast<short>(room && !m_draining && !m_job_complete ? ZMQ_POLLIN : 0), 0},
+                {m_workers.handle(), 0, ZMQ_POLLIN, 0},
+                {m_sink.handle(), 0, ZMQ_POLLIN, 0},
+                {nullptr, core::stop_fd(), static_cast<short>(m_draining ? 0 : ZMQ_POLLIN), 0},
+            };
+            core::poll(items, core::Millis(50));
+            for (int i = 0;
+                 i < 256 && items[0].revents && m_batches.size() < m_options.max_in_flight; ++i) {
+                if (!receive_ingest()) break;
+            }
+            for (int i = 0; i < 1024 && items[1].revents; ++i) {
+                if (!receive_worker()) break;
+            }
+            for (int i = 0; i < 256 && items[2].revents; ++i) {
+                if (!receive_sink()) break;
+            }
+            const TimePoint t = core::now();
+            check_workers(t);
+            check_stalls(t);
+            dispatch(t);
+            if (heartbeat.due(t)) send_heartbeats(t);
+            if (stats.due(t)) log_status();
+            if (m_finished) break;
+            if (m_draining && !m_job_complete && m_batches.empty()) close_job("stopped by signal");
+            if (m_draining && t > drain_deadline) {
+                core::log_warn("drain timeout: ", m_batches.size(), " batches were not written");
+                break;
+            }
+        }
+        finish_workers();
+        // The sink retries sink_finished until acknowledged (bounded), so delivery of the ack does
+        // not depend on this; a short linger only spares it the wait in the normal case.
+        m_sink.set(zmq::sockopt::linger, 1000);
+        m_ingest.set(zmq::sockopt::linger, 1000);
+        log_summary();
+        return 0;
+    }
+
+private:
+    // ---- ingest --------------------------------------------------------------------------------
+    bool receive_ingest() {
+        const auto got = core::receive(m_ingest, m_frames, 1 + core::k_max_frames);
+        if (got == core::Received::nothing) return false;
+        Header h;
+        if (!decode(got, 1, m_frames, h, "ingest")) return true;
+        const std::string peer = id_of(m_frames[0]);
+        if (h.type == MsgType::stream_batch) {
+            on_stream_batch(peer, h);
+        } else if (h.type == MsgType::stream_end) {
+            on_stream_end(peer, h);
+        } else if (h.type != MsgType::heartbeat) {
+            malformed("ingest", "unexpected " + std::string(core::msg_type_name(h.type)));
+        }
+        return true;
+    }
+
+    void on_stream_batch(const std::string& peer, const Header& h) {
+        Stream& s = m_streams[h.id];
+        if (m_job_complete || s.ended) {
+            ack(peer, h.id, s);
+            return;
+        }
+        if (h.seq != s.next_batch) {
+            // A duplicate (our ack was lost) or a gap (a batch was lost): the ack tells the stream
+            // where to resume.
+            ack(peer, h.id, s);
+            return;
+        }
+        zmq::message_t& payload = m_frames[2];
+        core::DecodeError error;
+        if (!core::decode_readings(std::string_view(payload.data<char>(), payload.size()), m_views,
+                                   error) ||
+            m_views.size() != h.count) {
+            ++m_counters.rejected_batches;
+            core::log_error("rejected batch ", h.seq, " of stream ", h.id, ": ",
+                            error.what.empty() ? "record count does not match" : error.what);
+            ++s.next_batch;
+            ack(peer, h.id, s);
+            return;
+        }
+        Batch b;
+        b.seq = m_next_seq++;
+        b.count = m_views.size();
+        b.readings = std::move(payload);
+        b.history = make_history(b.seq);
+        b.since = core::now();
+        m_queue.insert(b.seq);
+        m_batches.push_back(std::move(b));
+        ++s.next_batch;
+        s.records += m_views.size();
+        m_total_records += m_views.size();
+        ++m_counters.batches_in;
+        m_counters.records_in += m_views.size();
+        ack(peer, h.id, s);
+    }
+
+    // The last W-1 values before this batch of every sensor in it, then the batch's own values
+    // become history for the next.
+    zmq::message_t make_history(std::uint64_t seq) {
+        const std::size_t keep = m_options.window - 1;
+        m_history.clear();
+        if (keep > 0) {
+            for (const auto& r : m_views) {
+                auto it = m_sensors.find(r.sensor_id);
+                if (it == m_sensors.end()) {
+                    it = m_sensors
+                             .emplace(std::string(r.sensor_id),
+                                      SensorState{core::SensorWindow(keep), 0})
+                             .first;
+                }
+                SensorState& st = it->second;
+                if (st.stamp != seq + 1) {
+                    st.stamp = seq + 1;
+                    const auto values = st.window.values();
+                    m_history.entries.push_back(
+                        {it->first, m_history.values.size(), values.size()});
+                    m_history.values.insert(m_history.values.end(), values.begin(), values.end());
+                }
+                st.window.push(r.value);
+            }
+        }
+        m_scratch.clear();
+        core::encode_history(m_scratch, m_history);
+        return zmq::message_t(m_scratch.data(), m_scratch.size());
+    }
+
+    void on_stream_end(const std::string& peer, const Header& h) {
+        Stream& s = m_streams[h.id];
+        if (!s.ended && h.seq == s.next_batch) {
+            s.ended = true;
+            ++m_streams_ended;
+            core::log_info("ingest stream ", h.id, " ended after ", s.next_batch, " batches, ",
+                           s.records, " readings (", m_streams_ended, " of ",
+                           m_options.expect_ingest ? std::to_string(m_options.expect_ingest)
+                                                   : "unlimited",
+                           " streams ended)");
+            if (m_options.expect_ingest > 0 && m_streams_ended >= m_options.expect_ingest) {
+                close_job("every expected ingest stream ended");
+            }
+        }
+        ack(peer, h.id, s);
+    }
+
+    void ack(const std::string& peer, std::uint64_t stream_id, const Stream& s) {
+        Header a{MsgType::stream_ack, stream_id, s.next_batch, 0, 0, {}};
+        a.extra = s.ended ? 1 : (m_job_complete ? 2 : 0);
+        const zmq::message_t id(peer.data(), peer.size());
+        (void)core::send(m_ingest, &id, core::encode_header(a));
+    }
+
+    // No more input: the job's length is now known to the sink.
+    void close_job(std::string_view why) {
+        if (m_job_complete) return;
+        m_job_complete = true;
+        core::log_info("job ", m_job_id, " input complete (", why, "): ", m_next_seq, " batches, ",
+                       m_total_records, " readings");
+        send_sink_end();
+    }
+
+    // ---- workers -------------------------------------------------------------------------------
+    bool receive_worker() {
+        const auto got = core::receive(m_workers, m_frames, 1 + core::k_max_frames);
+        if (got == core::Received::nothing) return false;
+        Header h;
+        if (!decode(got, 1, m_frames, h, "workers")) return true;
+        const std::string peer = id_of(m_frames[0]);
+        const TimePoint t = core::now();
+        if (h.type == MsgType::worker_hello) {
+            on_worker_hello(peer, h, t);
+            return true;
+        }
+        auto it = m_worker_table.find(peer);
+        if (it == m_worker_table.end()) {
+            // A worker we presumed dead, or one from before a restart: it must introduce itself.
+            if (h.type != MsgType::worker_bye)
+                send_worker(peer, Header{MsgType::reset, m_job_id, 0, 0, 0, {}});
+            return true;
+        }
+        Worker& w = it->second;
+        w.last_seen = t;
+        switch (h.type) {
+        case MsgType::task_done:
+            on_task_done(peer, w, h, t);
+            break;
+        case MsgType::heartbeat:
+            break;
+        case MsgType::worker_bye:
+            forget_worker(peer, "said goodbye");
+            break;
+        default:
+            malformed("workers", "unexpected " + std::string(core::msg_type_name(h.type)));
+        }
+        return true;
+    }
+
+    void on_worker_hello(const std::string& peer, const Header& h, TimePoint t) {
+        if (m_worker_table.contains(peer)) forget_worker(peer, "introduced itself again");
+        Worker w;
+        w.name = std::string(h.name.substr(0, 128));
+        w.credits = static_cast<std::uint32_t>(
+            std::clamp<std::uint64_t>(h.extra, 1, m_options.max_credits));
+        w.last_seen = t;
+        m_worker_table.emplace(peer, std::move(w));
+        core::log_info("worker ", m_worker_table[peer].name, " joined with ",
+                       m_worker_table[peer].credits, " credits (", m_worker_table.size(),
+                       " workers)");
+        if (m_sink_known) configure(peer, m_worker_table[peer]);
+    }
+
+    void configure(const std::string& peer, Worker& w) {
+        std::string payload;
+        core::encode_config(payload, m_config);
+        zmq::message_t frame(payload.data(), payload.size());
+        if (send_worker(peer, Header{MsgType::job_config, m_job_id, 0, 0, 0, {}},
+                        std::span(&frame, 1))) {
+            w.configured = true;
+        }
+    }
+
+    void on_task_done(const std::string& peer, Worker& w, const Header& h, TimePoint t) {
+        w.assigned.erase(h.seq);
+        Batch* b = find_batch(h.seq);
+        if (b == nullptr || b->state != BatchState::assigned || b->worker != peer) return;
+        b->state = BatchState::done;
+        b->since = t;
+        ++w.batches_done;
+    }
+
+    void forget_worker(const std::string& peer, std::string_view why) {
+        auto it = m_worker_table.find(peer);
+        if (it == m_worker_table.end()) return;
+        std::size_t requeued = 0;
+        // Its finished results may still be in its socket buffers: only the sink's commit proves
+        // delivery, so everything of it that is not committed goes out again.
+        for (Batch& b : m_batches) {
+            if (b.worker == peer && b.state != BatchState::queued) {
+                requeue(b);
+                ++requeued;
+            }
+        }
+        core::log_info("worker ", it->second.name, " ", why, "; ", requeued,
+                       " batches dispatched again (", m_worker_table.size() - 1, " workers left)");
+        m_worker_table.erase(it);
+        if (m_worker_table.empty() && !m_batches.empty()) m_warned_no_workers = false;
+    }
+
+    void requeue(Batch& b) {
+        b.state = BatchState::queued;
+        b.worker.clear();
+        m_queue.insert(b.seq);
+        ++m_counters.redispatched;
+    }
+
+    void check_workers(TimePoint t) {
+        const auto timeout = core::seconds(m_options.worker_timeout);
+        std::vector<std::string> dead;
+        for (const auto& [peer, w] : m_worker_table) {
+            if (t - w.last_seen > timeout) dead.push_back(peer);
+        }
+        for (const auto& peer : dead) {
+            ++m_counters.workers_lost;
+            forget_worker(peer, "went silent");
+        }
+    }
+
+    // A batch whose result never reached the sink (lost on a cut link) or whose worker kept it
+    // too long goes out again; the sink drops whichever copy arrives second.
+    void check_stalls(TimePoint t) {
+        if (m_batches.empty()) return;
+        Batch& oldest = m_batches.front();
+        if (oldest.state == BatchState::done &&
+            t - oldest.since > core::seconds(m_options.retry_after)) {
+            core::log_warn("batch ", oldest.seq,
+                           " was finished but has not reached the sink; dispatching again");
+            requeue(oldest);
+        }
+        for (Batch& b : m_batches) {
+            if (b.state == BatchState::assigned &&
+                t - b.since > core::seconds(m_options.task_timeout)) {
+                auto it = m_worker_table.find(b.worker);
+                if (it != m_worker_table.end()) it->second.assigned.erase(b.seq);
+                core::log_warn("batch ", b.seq,
+                               " took longer than --task-timeout; dispatching again");
+                requeue(b);
+            }
+        }
+    }
+
+    void dispatch(TimePoint t) {
+        if (!m_sink_known) return;
+        if (m_worker_table.empty()) {
+            if (!m_queue.empty() && !m_warned_no_workers) {
+                core::log_warn("no workers: ", m_queue.size(),
+                               " batches wait for a worker to connect");
+                m_warned_no_workers = true;
+            }
+            return;
+        }
+        while (!m_queue.empty()) {
+            // The worker with the most free credits: idle workers first, busy ones when all are
+            // busy.
+            Worker* best = nullptr;
+            const std::string* best_peer = nullptr;
+            std::size_t best_free = 0;
+            for (auto& [peer, w] : m_worker_table) {
+                if (!w.configured) continue;
+                const std::size_t free =
+                    w.credits > w.assigned.size() ? w.credits - w.assigned.size() : 0;
+                if (free > best_free) {
+                    best = &w;
+                    best_peer = &peer;
+                    best_free = free;
+                }
+            }
+            if (best == nullptr) return;
+            const std::uint64_t seq = *m_queue.begin();
+            m_queue.erase(m_queue.begin());
+            Batch* b = find_batch(seq);
+            if (b == nullptr || b->state != BatchState::queued) continue;
+            zmq::message_t frames[2];
+            frames[0].copy(b->readings);
+            frames[1].copy(b->history);
+            const Header h{MsgType::task, m_job_id, seq, b->count, 0, {}};
+            if (!send_worker(*best_peer, h, frames)) {
+                m_queue.insert(seq);
+                return;
+            }
+            b->state = BatchState::assigned;
+            b->worker = *best_peer;
+            b->since = t;
+            best->assigned.insert(seq);
+            ++m_counters.dispatched;
+        }
+    }
+
+    bool send_worker(const std::string& peer, const Header& h,
+                     std::span<zmq::message_t> data = {}) {
+        const zmq::message_t id(peer.data(), peer.size());
+        const auto sent = core::send(m_workers, &id, core::encode_header(h), data);
+        if (sent == core::Sent::unreachable) {
+            forget_worker(peer, "is unreachable");
+            return false;
+        }
+        return sent == core::Sent::ok;
+    }
+
+    void send_heartbeats(TimePoint) {
+        std::vector<std::string> peers;
+        for (const auto& [peer, w] : m_worker_table) peers.push_back(peer);
+        for (const auto& peer : peers)
+            send_worker(peer, Header{MsgType::heartbeat, m_job_id, 0, 0, 0, {}});
+        if (m_sink_known) {
+            send_sink(Header{MsgType::heartbeat, m_job_id, 0, 0, 0, {}});
+            if (m_job_complete) send_sink_end();
+        }
+    }
+
+    void finish_workers() {
+        // Workers not started with --serve exit on job_end; a worker that misses it finds the
+        // ventilator gone and keeps waiting for the next job, which is harmless.
+        for (const auto& [peer, w] : m_worker_table) {
+            const zmq::message_t id(peer.data(), peer.size());
+            (void)core::send(m_workers, &id,
+                             core::encode_header(Header{MsgType::job_end, m_job_id, 0, 0, 0, {}}));
+        }
+        // Wait (bounded) for each worker's goodbye, so job_end is known to have arrived.
+        const TimePoint deadline = core::now() + core::seconds(2.0);
+        std::set<std::string> waiting;
+        for (const auto& [peer, w] : m_worker_table) waiting.insert(peer);
+        while (!waiting.empty() && core::now() < deadline) {
+            std::vector<zmq::pollitem_t> items = {{m_workers.handle(), 0, ZMQ_POLLIN, 0}};
+            core::poll(items, core::Millis(50));
+            while (core::receive(m_workers, m_frames, 1 + core::k_max_frames) ==
+                   core::Received::message) {
+                std::string error;
+                if (m_frames.size() < 2) continue;
+                const auto h = core::decode_header(
+                    std::string_view(m_frames[1].data<char>(), m_frames[1].size()), error);
+                if (h && h->type == MsgType::worker_bye) waiting.erase(id_of(m_frames[0]));
+            }
+        }
+    }
+
+    // ---- sink ----------------------------------------------------------------------------------
+    bool receive_sink() {
+        const auto got = core::receive(m_sink, m_frames, 1 + core::k_max_frames);
+        if (got == core::Received::nothing) return false;
+        Header h;
+        if (!decode(got, 1, m_frames, h, "sink")) return true;
+        const std::string peer = id_of(m_frames[0]);
+        if (h.type == MsgType::sink_hello) {
+            on_sink_hello(peer, h);
+            return true;
+        }
+        if (!m_sink_known || peer != m_sink_peer || h.id != m_job_id) {
+            malformed("sink", "message from an unknown sink");
+            return true;
+        }
+        m_sink_seen = core::now();
+        switch (h.type) {
+        case MsgType::sink_commit:
+            on_commit(h);
+            break;
+        case MsgType::sink_finished:
+            on_commit(h);
+            if (m_job_complete && h.seq == m_next_seq) {
+                send_sink(Header{MsgType::finish_ack, m_job_id, 0, 0, 0, {}});
+                core::log_info("sink wrote all ", h.count, " readings of the job");
+                m_finished = true;
+            }
+            break;
+        case MsgType::heartbeat:
+            break;
+        default:
+            malformed("sink", "unexpected " + std::string(core::msg_type_name(h.type)));
+        }
+        return true;
+    }
+
+    void on_sink_hello(const std::string& peer, const Header& h) {
+        if (m_sink_known && peer != m_sink_peer) {
+            if (m_committed > 0) {
+                core::log_error("a second sink (", h.name, ") tried to join job ", m_job_id,
+                                " after output began; ignored");
+                return;
+            }
+            core::log_warn("sink replaced by ", h.name, " before any output");
+        }
+        if (h.extra > static_cast<std::uint64_t>(core::OutputFormat::msgpack)) {
+            malformed("sink", "unknown output format");
+            return;
+        }
+        const bool first = !m_sink_known;
+        m_sink_known = true;
+        m_sink_peer = peer;
+        m_sink_seen = core::now();
+        m_config.format = static_cast<core::OutputFormat>(h.extra);
+        send_sink(Header{MsgType::job_start, m_job_id, 0, 0, m_config.heavy > 0 ? 1u : 0u, {}});
+        if (first) {
+            core::log_info("sink ", h.name, " joined (", core::output_format_name(m_config.format),
+                           " output)");
+            for (auto& [wpeer, w] : m_worker_table) configure(wpeer, w);
+        }
+        if (m_job_complete) send_sink_end();
+    }
+
+    void on_commit(const Header& h) {
+        if (h.seq > m_next_seq) {
+            malformed("sink", "commit beyond the last batch");
+            return;
+        }
+        while (!m_batches.empty() && m_batches.front().seq < h.seq) {
+            Batch& b = m_batches.front();
+            if (b.state == BatchState::assigned) {
+                auto it = m_worker_table.find(b.worker);
+                if (it != m_worker_table.end()) it->second.assigned.erase(b.seq);
+            }
+            m_queue.erase(b.seq);
+            m_batches.pop_front();
+        }
+        m_committed = std::max(m_committed, h.seq);
+        m_records_written = std::max(m_records_written, h.count);
+    }
+
+    void send_sink_end() {
+        if (!m_sink_known) return;
+        send_sink(Header{MsgType::sink_end, m_job_id, m_next_seq, m_total_records, 0, {}});
+    }
+
+    void send_sink(const Header& h) {
+        const zmq::message_t id(m_sink_peer.data(), m_sink_peer.size());
+        (void)core::send(m_sink, &id, core::encode_header(h));
+    }
+
+    // ---- shared --------------------------------------------------------------------------------
+    bool decode(core::Received got, std::size_t prefix, Frames& frames, Header& out,
+                std::string_view where) {
+        if (got == core::Received::oversized || frames.size() < prefix + 1) {
+            malformed(where, "message with too many or too few frames");
+            return false;
+        }
+        std::string error;
+        const auto& f = frames[prefix];
+        const auto h = core::decode_header(std::string_view(f.data<char>(), f.size()), error);
+        if (!h) {
+            malformed(where, error);
+            return false;
+        }
+        if (frames.size() != prefix + 1 + core::data_frames(h->type)) {
+            malformed(where,
+                      std::string(core::msg_type_name(h->type)) + " with a wrong number of frames");
+            return false;
+        }
+        out = *h;
+        return true;
+    }
+
+    void malformed(std::string_view where, const std::string& what) {
+        ++m_counters.malformed;
+        // Rate-limited: a flood of garbage must not become a flood of log lines.
+        if (m_counters.malformed <= 10 || m_counters.malformed % 1000 == 0) {
+            core::log_warn("dropped a malformed message on the ", where, " socket: ", what, " (",
+                           m_counters.malformed, " so far)");
+        }
+    }
+
+    Batch* find_batch(std::uint64_t seq) {
+        if (m_batches.empty() || seq < m_batches.front().seq) return nullptr;
+        const std::uint64_t index = seq - m_batches.front().seq;
+        return index < m_batches.size() ? &m_batches[index] : nullptr;
+    }
+
+    void log_status() {
+        const double secs = core::elapsed_seconds(m_started);
+        std::size_t in_flight = 0;
+        for (const auto& [peer, w] : m_worker_table) in_flight += w.assigned.size();
+        core::log_info(
+            "status: in ", m_counters.records_in, " readings (", m_counters.batches_in,
+            " batches, ", static_cast<std::uint64_t>(m_counters.records_in / std::max(secs, 1e-9)),
+            "/s), written ", m_records_written, ", held ", m_batches.size(), ", queued ",
+            m_queue.size(), ", in flight ", in_flight, ", workers ", m_worker_table.size(),
+            ", retries ", m_counters.redispatched, ", malformed ", m_counters.malformed);
+    }
+
+    void log_summary() {
+        const double secs = core::elapsed_seconds(m_started);
+        core::log_info("summary: ", m_counters.records_in, " readings in ", m_counters.batches_in,
+                       " batches from ", m_streams.size(), " streams, ", m_records_written,
+                       " written, ",
+                       static_cast<std::uint64_t>(m_counters.records_in / std::max(secs, 1e-9)),
+                       " readings/s over ", secs, " s; dispatches ", m_counters.dispatched,
+                       ", retries ", m_counters.redispatched, ", workers lost ",
+                       m_counters.workers_lost, ", rejected batches ", m_counters.rejected_batches,
+                       ", malformed messages ", m_counters.malformed);
+    }
+
+    struct SensorState {
+        core::SensorWindow window;
+        std::uint64_t stamp = 0; // seq + 1 of the last batch that emitted this sensor's history
+    };
+
+    const Options& m_options;
+    zmq::socket_t m_ingest;
+    zmq::socket_t m_workers;
+    zmq::socket_t m_sink;
+    std::uint64_t m_job_id;
+    core::JobConfig m_config;
+
+    std::unordered_map<std::uint64_t, Stream> m_streams;
+    std::uint32_t m_streams_ended = 0;
+    std::deque<Batch> m_batches;     // every batch not yet committed, in order of seq
+    std::set<std::uint64_t> m_queue; // batches waiting for a worker, oldest first
+    std::uint64_t m_next_seq = 0;
+    std::uint64_t m_total_records = 0;
+    std::unordered_map<std::string, SensorState, core::StringHash, std::equal_to<>> m_sensors;
+    std::map<std::string, Worker> m_worker_table;
+
+    bool m_sink_known = false;
+    std::string m_sink_peer;
+    TimePoint m_sink_seen{};
+    std::uint64_t m_committed = 0;
+    std::uint64_t m_records_written = 0;
+
+    bool m_job_complete = false;
+    bool m_finished = false;
+    bool m_draining = false;
+    bool m_warned_no_workers = false;
+    TimePoint m_started{};
+    Counters m_counters;
+
+    Frames m_frames;
+    std::vector<core::ReadingView> m_views;
+    core::History m_history;
+    std::string m_scratch;
+};
+
+} // namespace
+
+int run(const Options& options) {
+    Ventilator v(options);
+    return v.run();
+}
+
+int ventilator_main(int argc, char** argv) {
+    Options options;
+    auto app =
+        core::make_app("sluice-ventilator",
+                       "Sluice ventilator: fixes the order of readings, dispatches batches to "
+                       "workers, re-dispatches lost work and ends the job.");
+    add_options(*app, options);
+    return core::run_node(*app, argc, argv, &options.node, [&] { return run(options); });
+}
+
+} // namespace sluice::ventilator

@@ -1,0 +1,330 @@
+#include "workers/worker.hpp"
+
+#include "core/clock.hpp"
+#include "core/codec.hpp"
+#include "core/features.hpp"
+#include "core/log.hpp"
+#include "core/protocol.hpp"
+#include "core/sockets.hpp"
+
+#include <deque>
+#include <random>
+#include <unistd.h>
+
+namespace sluice::workers {
+
+using core::Header;
+using core::MsgType;
+using core::TimePoint;
+
+void add_options(CLI::App& app, Options& o) {
+    using core::add_option;
+    add_option(app, "--ventilator", o.ventilator, "the ventilator's worker endpoint")
+        ->group("Endpoints");
+    add_option(app, "--sink", o.sink, "the sink's endpoint")->group("Endpoints");
+    add_option(app, "--credits", o.credits, "batches this worker holds at once")
+        ->check(CLI::Range(1u, 10000u))
+        ->group("Flow control");
+    core::add_flag(app, "--serve", o.serve,
+                   "stay for the next job instead of exiting when the job ends")
+        ->group("Lifecycle");
+    add_option(app, "--name", o.name, "name in the ventilator's logs (default host:pid)")
+        ->group("Lifecycle");
+    add_option(app, "--heartbeat-interval", o.heartbeat_interval, "seconds between heartbeats")
+        ->check(CLI::PositiveNumber)
+        ->group("Faults");
+    add_option(app, "--ventilator-timeout", o.ventilator_timeout,
+               "seconds of ventilator silence after which the worker introduces itself again")
+        ->check(CLI::PositiveNumber)
+        ->group("Faults");
+    add_option(app, "--throttle", o.throttle,
+               "hold each result this many extra seconds (simulates a slow host)")
+        ->check(CLI::NonNegativeNumber)
+        ->group("Testing");
+    core::add_node_options(app, o.node);
+}
+
+namespace {
+
+std::string default_name() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+struct Outgoing {
+    std::string header;
+    zmq::message_t payload;
+    std::uint64_t seq = 0;
+    std::uint64_t count = 0;
+    TimePoint release{};
+};
+
+class Worker {
+public:
+    explicit Worker(const Options& o)
+        : m_options(o), m_name(o.name.empty() ? default_name() : o.name),
+          m_vent(core::make_socket(zmq::socket_type::dealer, core::Role::connecting, 1000, 1000)),
+          m_sink(core::make_socket(zmq::socket_type::push, core::Role::connecting, 1000, 1000)) {
+        // A stable identity lets the ventilator recognise this worker across a reconnection.
+        std::mt19937_64 rng(std::random_device{}());
+        const std::string identity = "w-" + std::to_string(rng());
+        m_vent.set(zmq::sockopt::routing_id, identity);
+        core::connect(m_vent, o.ventilator, "--ventilator");
+        core::connect(m_sink, o.sink, "--sink");
+        core::log_info("worker ", m_name, " connecting to ventilator ", o.ventilator, " and sink ",
+                       o.sink);
+    }
+
+    int run() {
+        core::Ticker stats(m_options.node.stats_interval);
+        const auto hb_interval = core::seconds(m_options.heartbeat_interval);
+        TimePoint next_hello{};
+        TimePoint next_heartbeat{};
+        m_vent_seen = core::now();
+        m_started = core::now();
+        bool stopping = false;
+        while (true) {
+            const TimePoint t = core::now();
+            if (!stopping && core::stop_requested()) {
+                stopping = true;
+                core::log_info("stopping: finishing ", m_outbox.size(), " results in hand");
+                m_stop_deadline = t + core::seconds(5.0);
+            }
+            if (stopping && (m_outbox.empty() || t > m_stop_deadline)) {
+                say(MsgType::worker_bye);
+                break;
+            }
+            if (!m_configured && t >= next_hello && !stopping) {
+                // Not connected yet (would block): try again soon rather than at the next second.
+                next_hello = t + core::seconds(hello() == core::Sent::ok ? 1.0 : 0.02);
+            }
+            if (m_configured && t >= next_heartbeat) {
+                say(MsgType::heartbeat);
+                next_heartbeat = t + hb_interval;
+            }
+            if (m_configured && t - m_vent_seen > core::seconds(m_options.ventilator_timeout)) {
+                core::log_warn("ventilator silent for ", m_options.ventilator_timeout,
+                               " s; introducing myself again");
+                m_configured = false;
+                m_vent_seen = t;
+            }
+            const bool can_send = !m_outbox.empty() && m_outbox.front().release <= t;
+            std::vector<zmq::pollitem_t> items = {
+                {m_vent.handle(), 0, ZMQ_POLLIN, 0},
+                {m_sink.handle(), 0, static_cast<short>(can_send ? ZMQ_POLLOUT : 0), 0},
+                {nullptr, core::stop_fd(), static_cast<short>(stopping ? 0 : ZMQ_POLLIN), 0},
+            };
+            core::poll(items,
+                       core::Millis(can_send || !m_outbox.empty() || !m_configured ? 10 : 100));
+            if (items[1].revents & ZMQ_POLLOUT) flush_outbox();
+            if (items[0].revents & ZMQ_POLLIN) {
+                for (int i = 0; i < 64; ++i) {
+                    const auto r = receive();
+                    if (r == Step::nothing) break;
+                    if (r == Step::job_ended && !m_options.serve) {
+                        drain_and_exit();
+                        log_summary();
+                        return 0;
+                    }
+                }
+            }
+            if (stats.due()) log_status();
+        }
+        log_summary();
+        return 0;
+    }
+
+private:
+    enum class Step { nothing, handled, job_ended };
+
+    core::Sent hello() {
+        const Header h{MsgType::worker_hello, 0, 0, 0, m_options.credits, m_name};
+        return core::send(m_vent, nullptr, core::encode_header(h));
+    }
+
+    void say(MsgType type, std::uint64_t seq = 0, std::uint64_t count = 0) {
+        (void)core::send(m_vent, nullptr,
+                         core::encode_header(Header{type, m_job_id, seq, count, 0, {}}));
+    }
+
+    Step receive() {
+        const auto got = core::receive(m_vent, m_frames, core::k_max_frames);
+        if (got == core::Received::nothing) return Step::nothing;
+        if (got == core::Received::oversized || m_frames.empty())
+            return malformed("message with too many frames");
+        std::string error;
+        const auto h = core::decode_header(
+            std::string_view(m_frames[0].data<char>(), m_frames[0].size()), error);
+        if (!h) return malformed(error);
+        if (m_frames.size() != 1 + core::data_frames(h->type))
+            return malformed("wrong number of frames");
+        m_vent_seen = core::now();
+        switch (h->type) {
+        case MsgType::job_config:
+            return on_config(*h);
+        case MsgType::task:
+            return on_task(*h);
+        case MsgType::heartbeat:
+            return Step::handled;
+        case MsgType::reset:
+            core::log_info("the ventilator does not know this worker; introducing myself again");
+            m_configured = false;
+            (void)hello();
+            return Step::handled;
+        case MsgType::job_end:
+            if (h->id != m_job_id) return Step::handled;
+            core::log_info("job ", m_job_id, " ended",
+                           m_options.serve ? "; waiting for the next job" : "");
+            if (m_options.serve) {
+                say(MsgType::worker_bye);
+                m_configured = false;
+            }
+            return Step::job_ended;
+        default:
+            return malformed("unexpected " + std::string(core::msg_type_name(h->type)));
+        }
+    }
+
+    Step on_config(const Header& h) {
+        core::DecodeError error;
+        core::JobConfig config;
+        if (!core::decode_config(std::string_view(m_frames[1].data<char>(), m_frames[1].size()),
+                                 config, error)) {
+            return malformed(error.what);
+        }
+        if (h.id != m_job_id) {
+            core::log_info("joined job ", h.id, ": window ", config.window, ", heavy ",
+                           config.heavy, ", ", core::output_format_name(config.format), " output, ",
+                           config.calibration.size(), " calibrated sensors");
+        }
+        m_config = std::move(config);
+        m_job_id = h.id;
+        m_configured = true;
+        return Step::handled;
+    }
+
+    Step on_task(const Header& h) {
+        if (!m_configured || h.id != m_job_id) {
+            // Work for a job we have no configuration for: the ventilator will re-dispatch it once
+            // it sees us again.
+            (void)hello();
+            return Step::handled;
+        }
+        core::DecodeError error;
+        const std::string_view readings(m_frames[1].data<char>(), m_frames[1].size());
+        const std::string_view history(m_frames[2].data<char>(), m_frames[2].size());
+        if (!core::decode_readings(readings, m_views, error) ||
+            !core::decode_history(history, m_config.window - 1, m_history, error)) {
+            return malformed("task " + std::to_string(h.seq) + ": " + error.what);
+        }
+        core::compute_features(m_config, m_views, m_history, m_features);
+        std::string out;
+        out.reserve(m_views.size() * 256);
+        const bool with_heavy = m_config.heavy > 0;
+        for (std::size_t i = 0; i < m_views.size(); ++i) {
+            core::append_record(out, m_config.format, m_views[i], m_features[i], with_heavy);
+        }
+        Outgoing o;
+        o.header = core::encode_header(Header{MsgType::result,
+                                              m_job_id,
+                                              h.seq,
+                                              m_views.size(),
+                                              static_cast<std::uint64_t>(m_config.format),
+                                              {}});
+        o.payload = zmq::message_t(out.data(), out.size());
+        o.seq = h.seq;
+        o.count = m_views.size();
+        o.release = core::now() + core::seconds(m_options.throttle);
+        m_outbox.push_back(std::move(o));
+        flush_outbox();
+        return Step::handled;
+    }
+
+    void flush_outbox() {
+        const TimePoint t = core::now();
+        while (!m_outbox.empty() && m_outbox.front().release <= t) {
+            Outgoing& o = m_outbox.front();
+            if (core::send(m_sink, nullptr, o.header, std::span(&o.payload, 1)) != core::Sent::ok)
+                return;
+            // Done only once the result is in the sink's pipe, so that the ventilator's view never
+            // runs ahead of the data.
+            say(MsgType::task_done, o.seq, o.count);
+            ++m_batches_done;
+            m_records_done += o.count;
+            m_outbox.pop_front();
+        }
+    }
+
+    void drain_and_exit() {
+        const TimePoint deadline = core::now() + core::seconds(5.0);
+        while (!m_outbox.empty() && core::now() < deadline) {
+            std::vector<zmq::pollitem_t> items = {{m_sink.handle(), 0, ZMQ_POLLOUT, 0}};
+            core::poll(items, core::Millis(10));
+            flush_outbox();
+        }
+        say(MsgType::worker_bye);
+    }
+
+    Step malformed(const std::string& what) {
+        ++m_malformed;
+        if (m_malformed <= 10 || m_malformed % 1000 == 0) {
+            core::log_warn("dropped a malformed message from the ventilator: ", what, " (",
+                           m_malformed, " so far)");
+        }
+        return Step::handled;
+    }
+
+    void log_status() const {
+        const double secs = core::elapsed_seconds(m_started);
+        core::log_info("status: ", m_name, " done ", m_batches_done, " batches, ", m_records_done,
+                       " readings (",
+                       static_cast<std::uint64_t>(m_records_done / std::max(secs, 1e-9)),
+                       "/s), holding ", m_outbox.size(), ", malformed ", m_malformed);
+    }
+
+    void log_summary() const {
+        const double secs = core::elapsed_seconds(m_started);
+        core::log_info("summary: ", m_name, " computed ", m_batches_done, " batches, ",
+                       m_records_done, " readings in ", secs, " s; malformed messages ",
+                       m_malformed);
+    }
+
+    const Options& m_options;
+    std::string m_name;
+    zmq::socket_t m_vent;
+    zmq::socket_t m_sink;
+    core::JobConfig m_config;
+    std::uint64_t m_job_id = 0;
+    bool m_configured = false;
+    TimePoint m_vent_seen{};
+    TimePoint m_started{};
+    TimePoint m_stop_deadline{};
+    std::deque<Outgoing> m_outbox;
+    std::uint64_t m_batches_done = 0;
+    std::uint64_t m_records_done = 0;
+    std::uint64_t m_malformed = 0;
+
+    core::Frames m_frames;
+    std::vector<core::ReadingView> m_views;
+    core::History m_history;
+    std::vector<core::Features> m_features;
+};
+
+} // namespace
+
+int run(const Options& options) {
+    Worker w(options);
+    return w.run();
+}
+
+int worker_main(int argc, char** argv) {
+    Options options;
+    auto app = core::make_app(
+        "sluice-worker", "Sluice worker: computes the features of batches from the ventilator and "
+                         "pushes the results to the sink. Needs nothing but its two endpoints.");
+    add_options(*app, options);
+    return core::run_node(*app, argc, argv, &options.node, [&] { return run(options); });
+}
+
+} // namespace sluice::workers
