@@ -1,5 +1,7 @@
 #include "core/output_format.hpp"
 
+#include "core/msgpack_writer.hpp"
+
 #include <array>
 #include <bit>
 #include <charconv>
@@ -201,120 +203,37 @@ void append_csv(std::string& out, const ReadingView& r, const Features& f, bool 
     out.push_back('\n');
 }
 
-// msgpack is hand-written: msgpack-cxx's packer (4.x pack_double) writes integral doubles as
-// integers and -0.0 as 0, breaking the always-float64 contract; the tests pin the bytes and decode
-// them back.
-
-// A fixstr key (length < 32): the 0xa0|length prefix, then the bytes.
-template <std::size_t N>
-constexpr std::array<char, N> msgpack_fixstr(const char (&text)[N]) {
-    static_assert(N - 1 < 32, "fixstr holds at most 31 bytes");
-    std::array<char, N> bytes{};
-    bytes[0] = static_cast<char>(0xa0 | (N - 1));
-    for (std::size_t i = 0; i + 1 < N; ++i) bytes[i + 1] = text[i];
-    return bytes;
-}
-
-constexpr auto k_key_sensor_id = msgpack_fixstr("sensorId");
-constexpr auto k_key_timestamp = msgpack_fixstr("timestamp");
-constexpr auto k_key_value = msgpack_fixstr("value");
-constexpr auto k_key_unit = msgpack_fixstr("unit");
-constexpr auto k_key_normalized = msgpack_fixstr("normalized");
-constexpr auto k_key_feature = msgpack_fixstr("feature");
-constexpr auto k_key_window_count = msgpack_fixstr("windowCount");
-constexpr auto k_key_window_mean = msgpack_fixstr("windowMean");
-constexpr auto k_key_window_std = msgpack_fixstr("windowStd");
-constexpr auto k_key_window_min = msgpack_fixstr("windowMin");
-constexpr auto k_key_window_max = msgpack_fixstr("windowMax");
-constexpr auto k_key_zscore = msgpack_fixstr("zscore");
-constexpr auto k_key_heavy = msgpack_fixstr("heavy");
-
-constexpr unsigned char k_fixmap = 0x80;
-constexpr std::size_t k_record_fields = 12;
-
-template <std::size_t N>
-void append_key(std::string& out, const std::array<char, N>& key) {
-    out.append(key.data(), key.size());
-}
-
-// Big-endian, as msgpack requires.
-template <typename T>
-void append_big_endian(std::string& out, T v) {
-    char bytes[sizeof(T)];
-    for (std::size_t i = 0; i < sizeof(T); ++i) {
-        bytes[i] = static_cast<char>((v >> (8 * (sizeof(T) - 1 - i))) & 0xFF);
-    }
-    out.append(bytes, sizeof(T));
-}
-
-// Always float64 (0xcb), even for integral values, so readers see one type per key.
-void append_msgpack_double(std::string& out, double v) {
-    out.push_back(static_cast<char>(0xcb));
-    append_big_endian(out, std::bit_cast<std::uint64_t>(v));
-}
-
-// The smallest unsigned encoding, as msgpack recommends.
-void append_msgpack_uint(std::string& out, std::uint32_t v) {
-    if (v < 0x80) {
-        out.push_back(static_cast<char>(v));
-    } else if (v <= 0xFF) {
-        out.push_back(static_cast<char>(0xcc));
-        out.push_back(static_cast<char>(v));
-    } else if (v <= 0xFFFF) {
-        out.push_back(static_cast<char>(0xcd));
-        append_big_endian(out, static_cast<std::uint16_t>(v));
-    } else {
-        out.push_back(static_cast<char>(0xce));
-        append_big_endian(out, v);
-    }
-}
-
-void append_msgpack_str(std::string& out, std::string_view s) {
-    const std::size_t n = s.size();
-    if (n < 32) {
-        out.push_back(static_cast<char>(0xa0 | n));
-    } else if (n <= 0xFF) {
-        out.push_back(static_cast<char>(0xd9));
-        out.push_back(static_cast<char>(n));
-    } else if (n <= 0xFFFF) {
-        out.push_back(static_cast<char>(0xda));
-        append_big_endian(out, static_cast<std::uint16_t>(n));
-    } else {
-        out.push_back(static_cast<char>(0xdb));
-        append_big_endian(out, static_cast<std::uint32_t>(n));
-    }
-    out.append(s);
-}
-
+// Keys in the order of SPEC §5; doubles always float64 (MsgWriter), so readers see one type per key.
 void append_msgpack(std::string& out, const ReadingView& r, const Features& f, bool with_heavy) {
-    out.push_back(static_cast<char>(k_fixmap | (k_record_fields + (with_heavy ? 1 : 0))));
-    append_key(out, k_key_sensor_id);
-    append_msgpack_str(out, r.sensor_id);
-    append_key(out, k_key_timestamp);
-    append_msgpack_double(out, r.timestamp);
-    append_key(out, k_key_value);
-    append_msgpack_double(out, r.value);
-    append_key(out, k_key_unit);
-    append_msgpack_str(out, r.unit);
-    append_key(out, k_key_normalized);
-    append_msgpack_double(out, f.normalized);
-    append_key(out, k_key_feature);
-    append_msgpack_double(out, f.feature);
-    append_key(out, k_key_window_count);
-    append_msgpack_uint(out, f.window_count);
-    append_key(out, k_key_window_mean);
-    append_msgpack_double(out, f.window_mean);
-    append_key(out, k_key_window_std);
-    append_msgpack_double(out, f.window_std);
-    append_key(out, k_key_window_min);
-    append_msgpack_double(out, f.window_min);
-    append_key(out, k_key_window_max);
-    append_msgpack_double(out, f.window_max);
-    append_key(out, k_key_zscore);
-    append_msgpack_double(out, f.zscore);
+    MsgWriter w(out);
+    w.map(with_heavy ? 13 : 12);
+    w.str("sensorId");
+    w.str(r.sensor_id);
+    w.str("timestamp");
+    w.float64(r.timestamp);
+    w.str("value");
+    w.float64(r.value);
+    w.str("unit");
+    w.str(r.unit);
+    w.str("normalized");
+    w.float64(f.normalized);
+    w.str("feature");
+    w.float64(f.feature);
+    w.str("windowCount");
+    w.uint(f.window_count);
+    w.str("windowMean");
+    w.float64(f.window_mean);
+    w.str("windowStd");
+    w.float64(f.window_std);
+    w.str("windowMin");
+    w.float64(f.window_min);
+    w.str("windowMax");
+    w.float64(f.window_max);
+    w.str("zscore");
+    w.float64(f.zscore);
     if (with_heavy) {
-        append_key(out, k_key_heavy);
-        append_msgpack_double(out, f.heavy);
+        w.str("heavy");
+        w.float64(f.heavy);
     }
 }
 

@@ -377,6 +377,7 @@ private:
         b->state = BatchState::done;
         b->since = t;
         ++w.batches_done;
+        ++m_done_by_worker[w.name];
     }
 
     void forget_worker(const std::string& peer, std::string_view why) {
@@ -707,6 +708,7 @@ private:
     std::uint64_t m_total_records = 0;
     std::unordered_map<std::string, SensorState, core::StringHash, std::equal_to<>> m_sensors;
     std::map<std::string, Worker> m_worker_table;
+    std::map<std::string, std::uint64_t> m_done_by_worker; // by name, kept after a worker leaves
 
     bool m_sink_known = false;
     std::string m_sink_peer;
