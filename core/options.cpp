@@ -85,7 +85,12 @@ int run_node(CLI::App& app, int argc, char** argv, const NodeOptions* node,
         print_error(app, "--log-level: unknown level '" + node->log_level + "'");
         return 2;
     }
+    // The ZAP handler thread must be gone before the ZeroMQ context is destroyed at exit.
+    struct SecurityGuard {
+        ~SecurityGuard() { stop_security(); }
+    } guard;
     try {
+        if (node != nullptr) configure_security(node->curve);
         return body();
     } catch (const UsageError& e) {
         print_error(app, e.what());

@@ -3,6 +3,8 @@
 // and one top-level handler that turns outcomes into exit statuses.
 #pragma once
 
+#include "core/security.hpp"
+
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
@@ -21,6 +23,7 @@ struct UsageError : std::runtime_error {
 struct NodeOptions {
     double stats_interval = 10.0; // seconds between status lines on stderr, 0 = off
     std::string log_level = "info";
+    CurveOptions curve; // declared on the CLI by nodes that have sockets (add_curve_options)
 };
 
 // "SLUICE_" + the flag's name upper-cased with '-' as '_': --bind-ingest -> SLUICE_BIND_INGEST.

@@ -1,5 +1,7 @@
 #include "core/sockets.hpp"
 
+#include "core/security.hpp"
+
 #include <stdexcept>
 
 namespace sluice::core {
@@ -20,6 +22,7 @@ zmq::socket_t make_socket(zmq::socket_type type, Role role, int sndhwm, int rcvh
         s.set(zmq::sockopt::router_handover, 1);
     }
     if (role == Role::connecting) s.set(zmq::sockopt::immediate, 1);
+    apply_security(s, role);
     return s;
 }
 

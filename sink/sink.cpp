@@ -4,6 +4,7 @@
 #include "core/log.hpp"
 #include "core/output_format.hpp"
 #include "core/protocol.hpp"
+#include "core/security.hpp"
 #include "core/sockets.hpp"
 #include "sink/reorder.hpp"
 
@@ -37,6 +38,7 @@ void add_options(CLI::App& app, Options& o) {
     add_option(app, "--hwm", o.hwm, "receive high-water mark of the results socket (messages)")
         ->check(CLI::Range(1, 1000000))
         ->group("Flow control");
+    core::add_curve_options(app, o.node.curve);
     core::add_node_options(app, o.node);
 }
 

@@ -3,6 +3,7 @@
 #include "core/clock.hpp"
 #include "core/job.hpp"
 #include "core/log.hpp"
+#include "core/security.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -294,12 +295,7 @@ int run_job(const RunOptions& options, const std::string& self_dir) {
 }
 
 int keygen(const KeygenOptions& o) {
-    char public_key[41] = {};
-    char secret_key[41] = {};
-    if (zmq_curve_keypair(public_key, secret_key) != 0) {
-        throw std::runtime_error(std::string("cannot make a CURVE key pair: ") +
-                                 zmq_strerror(zmq_errno()));
-    }
+    const auto [public_key, secret_key] = core::curve_keypair();
     const fs::path dir(o.dir);
     fs::create_directories(dir);
     const fs::path pub = dir / (o.name + ".public");

@@ -5,6 +5,7 @@
 #include "core/features.hpp"
 #include "core/log.hpp"
 #include "core/protocol.hpp"
+#include "core/security.hpp"
 #include "core/sockets.hpp"
 
 #include <deque>
@@ -69,6 +70,7 @@ void add_options(CLI::App& app, Options& o) {
                "seconds allowed to finish held work on SIGTERM")
         ->check(CLI::NonNegativeNumber)
         ->group("Faults");
+    core::add_curve_options(app, o.node.curve);
     core::add_node_options(app, o.node);
 }
 

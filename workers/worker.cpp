@@ -5,6 +5,7 @@
 #include "core/features.hpp"
 #include "core/log.hpp"
 #include "core/protocol.hpp"
+#include "core/security.hpp"
 #include "core/sockets.hpp"
 
 #include <deque>
@@ -41,6 +42,7 @@ void add_options(CLI::App& app, Options& o) {
                "hold each result this many extra seconds (simulates a slow host)")
         ->check(CLI::NonNegativeNumber)
         ->group("Testing");
+    core::add_curve_options(app, o.node.curve);
     core::add_node_options(app, o.node);
 }
 
