@@ -1,8 +1,10 @@
 #include "core/options.hpp"
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 
 #include <cctype>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <sys/signalfd.h>
@@ -57,6 +59,18 @@ void add_node_options(CLI::App& app, NodeOptions& options) {
         ->group("Operating");
 }
 
+void add_metrics_option(CLI::App& app, NodeOptions& options) {
+    add_option(app, "--metrics", options.metrics,
+               "serve Prometheus metrics at http://HOST:PORT/metrics")
+        ->group("Operating");
+}
+
+std::uint64_t wall_micros() noexcept {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
 std::unique_ptr<CLI::App> make_app(const std::string& program, const std::string& description) {
     auto app = std::make_unique<CLI::App>(description, program);
     app->set_version_flag("--version", program + " " SLUICE_VERSION);
@@ -90,7 +104,17 @@ int run_node(CLI::App& app, int argc, char** argv, const NodeOptions* node,
         ~SecurityGuard() { stop_security(); }
     } guard;
     try {
-        if (node != nullptr) configure_security(node->curve);
+        std::unique_ptr<MetricsServer> metrics_server;
+        if (node != nullptr) {
+            configure_security(node->curve);
+            if (!node->metrics.empty()) {
+                std::string role = app.get_name();
+                if (role.starts_with("sluice-")) role.erase(0, 7);
+                metrics_server = std::make_unique<MetricsServer>(node->metrics, role);
+                log_info("metrics on http://", node->metrics.substr(0, node->metrics.rfind(':')),
+                         ":", metrics_server->port(), "/metrics");
+            }
+        }
         return body();
     } catch (const UsageError& e) {
         print_error(app, e.what());

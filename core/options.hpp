@@ -6,6 +6,7 @@
 #include "core/security.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -23,7 +24,8 @@ struct UsageError : std::runtime_error {
 struct NodeOptions {
     double stats_interval = 10.0; // seconds between status lines on stderr, 0 = off
     std::string log_level = "info";
-    CurveOptions curve; // declared on the CLI by nodes that have sockets (add_curve_options)
+    std::string metrics; // HOST:PORT serving /metrics; empty = off
+    CurveOptions curve;  // declared on the CLI by nodes that have sockets (add_curve_options)
 };
 
 // "SLUICE_" + the flag's name upper-cased with '-' as '_': --bind-ingest -> SLUICE_BIND_INGEST.
@@ -37,6 +39,11 @@ CLI::Option* add_option(CLI::App& app, const std::string& flag, T& field, const 
 CLI::Option* add_flag(CLI::App& app, const std::string& flag, bool& field, const std::string& help);
 
 void add_node_options(CLI::App& app, NodeOptions& options);
+// --metrics HOST:PORT, for the nodes (not the launcher).
+void add_metrics_option(CLI::App& app, NodeOptions& options);
+
+// Microseconds since the Unix epoch (wall clock), for latencies measured across processes.
+[[nodiscard]] std::uint64_t wall_micros() noexcept;
 
 // Creates the app of `program` ("sluice-sink") with --version and --config.
 [[nodiscard]] std::unique_ptr<CLI::App> make_app(const std::string& program,

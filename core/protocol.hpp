@@ -1,37 +1,36 @@
-// The Sluice wire protocol, version 1. Every message is a ZeroMQ multipart message whose first
-// frame is a header, a msgpack array of exactly 8 elements:
+// clang-format off
+// The Sluice wire protocol, version 1 (docs/PROTOCOL.md). Every message is a ZeroMQ multipart
+// message whose first frame is a header, a msgpack array of exactly 8 elements:
 //
 //     ["SLUICE", version:uint, type:uint, id:uint, seq:uint, count:uint, extra:uint, name:str]
 //
 // followed by the data frames its type names. Unused fields are 0 (or ""). Peers check the magic
 // and the version of every message; anything else is counted and dropped.
 //
-// | type            | from -> to        | id        | seq                  | count          | extra
-// | data frames              |
-// |-----------------|-------------------|-----------|----------------------|----------------|---------------|--------------------------|
-// | stream_batch    | ingest -> vent    | stream id | batch number (0..)   | readings       | 0 |
-// readings                 | | stream_end      | ingest -> vent    | stream id | batches in stream
-// | readings total | 0             |                          | | stream_ack      | vent -> ingest
-// | stream id | batches accepted     | 0              | 1 if end seen |                          |
-// | worker_hello    | worker -> vent    | 0         | 0                    | 0              |
-// credits       | name: "host:pid"         | | job_config      | vent -> worker    | job id    | 0
-// | 0              | 0             | config                   | | task            | vent -> worker
-// | job id    | global batch seq     | readings       | 0             | readings, history        |
-// | task_done       | worker -> vent    | job id    | global batch seq     | readings       | 0 | |
-// | heartbeat       | any <-> vent      | job id    | 0                    | 0              | 0 | |
-// | reset           | vent -> worker    | job id    | 0                    | 0              | 0 |
-// (say hello again)        | | job_end         | vent -> worker    | job id    | 0 | 0 | 0 | | |
-// worker_bye      | worker -> vent    | job id    | 0                    | 0              | 0 | |
-// | result          | worker -> sink    | job id    | global batch seq     | records        |
-// format        | formatted records        | | sink_hello      | sink -> vent      | 0         | 0
-// | 0              | format        | name: "host:pid"         | | job_start       | vent -> sink |
-// job id    | 0                    | 0              | 1 if heavy    |                          | |
-// sink_commit     | sink -> vent      | job id    | batches written      | records written| 0 | |
-// | sink_end        | vent -> sink      | job id    | batches in job       | records in job | 0 | |
-// | sink_finished   | sink -> vent      | job id    | batches written      | records written| 0 | |
-// | finish_ack      | vent -> sink      | job id    | 0                    | 0              | 0 | |
+// | type          | from -> to     | id        | seq               | count           | extra         | name / data frames          |
+// |---------------|----------------|-----------|-------------------|-----------------|---------------|-----------------------------|
+// | stream_batch  | ingest -> vent | stream id | batch number      | readings        | origin us     | readings                    |
+// | stream_end    | ingest -> vent | stream id | batches in stream | readings total  | 0             |                             |
+// | stream_ack    | vent -> ingest | stream id | batches accepted  | 0               | 1 end, 2 closed |                           |
+// | worker_hello  | worker -> vent | 0         | 0                 | 0               | credits       | name "host:pid"             |
+// | job_config    | vent -> worker | job id    | 0                 | 0               | 0             | config                      |
+// | task          | vent -> worker | job id    | global batch seq  | readings        | origin us     | readings, history           |
+// | task_done     | worker -> vent | job id    | global batch seq  | readings        | 0             |                             |
+// | heartbeat     | both ways      | job id    | 0                 | 0               | 0             |                             |
+// | reset         | vent -> worker | job id    | 0                 | 0               | 0             | (say hello again)           |
+// | job_end       | vent -> worker | job id    | 0                 | 0               | 0             |                             |
+// | worker_bye    | worker -> vent | job id    | 0                 | 0               | 0             |                             |
+// | result        | worker -> sink | job id    | global batch seq  | records         | origin us     | name: format; records bytes |
+// | sink_hello    | sink -> vent   | 0         | 0                 | 0               | format        | name                        |
+// | job_start     | vent -> sink   | job id    | 0                 | 0               | 1 if heavy    |                             |
+// | sink_commit   | sink -> vent   | job id    | batches written   | records written | 0             |                             |
+// | sink_end      | vent -> sink   | job id    | batches in job    | records in job  | 0             |                             |
+// | sink_finished | sink -> vent   | job id    | batches written   | records written | 0             |                             |
+// | finish_ack    | vent -> sink   | job id    | 0                 | 0               | 0             |                             |
 //
+// origin us: wall-clock microseconds when the ingest opened the batch (for the sink's latency).
 // The data frames' payloads are described in core/codec.hpp.
+// clang-format on
 #pragma once
 
 #include <cstdint>

@@ -12,6 +12,7 @@ namespace sluice::sink {
 struct Result {
     std::uint64_t seq = 0;
     std::uint64_t records = 0;
+    std::uint64_t origin_us = 0; // wall-clock µs when the ingest opened the batch, 0 = unknown
     zmq::message_t payload;
 };
 

@@ -2,6 +2,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/output_format.hpp"
 #include "core/protocol.hpp"
 #include "core/security.hpp"
@@ -39,6 +40,7 @@ void add_options(CLI::App& app, Options& o) {
         ->check(CLI::Range(1, 1000000))
         ->group("Flow control");
     core::add_curve_options(app, o.node.curve);
+    core::add_metrics_option(app, o.node);
     core::add_node_options(app, o.node);
 }
 
@@ -169,6 +171,7 @@ public:
                 finish();
                 return 0;
             }
+            m_held_gauge.set(static_cast<double>(m_reorder.held()));
             if (stats.due(t)) log_status();
         }
         m_output.finish();
@@ -179,7 +182,9 @@ public:
 private:
     void say(const Header& h) { (void)core::send(m_vent, nullptr, core::encode_header(h)); }
 
-    void commit(MsgType type) { say(Header{type, m_job_id, m_reorder.next(), m_records, 0, {}}); }
+    void commit(MsgType type) {
+        say(Header{type, m_job_id, m_reorder.next(), m_records.value(), 0, {}});
+    }
 
     bool receive_control() {
         const auto got = core::receive(m_vent, m_frames, core::k_max_frames);
@@ -245,25 +250,31 @@ private:
             malformed("results", "unexpected " + std::string(core::msg_type_name(h->type)));
             return false;
         }
-        if (m_job_id == 0 || h->id != m_job_id ||
-            h->extra != static_cast<std::uint64_t>(m_format)) {
-            ++m_foreign;
+        if (m_job_id == 0 || h->id != m_job_id || h->name != core::output_format_name(m_format)) {
+            m_foreign.inc();
             return false;
         }
-        switch (m_reorder.offer(Result{h->seq, h->count, std::move(m_frames[1])})) {
+        switch (m_reorder.offer(Result{h->seq, h->count, h->extra, std::move(m_frames[1])})) {
         case ReorderBuffer::Offer::accepted:
             break;
         case ReorderBuffer::Offer::duplicate:
-            ++m_duplicates;
+            m_duplicates.inc();
             return false;
         case ReorderBuffer::Offer::too_far_ahead:
-            ++m_too_far;
+            m_too_far.inc();
             return false;
         }
         bool wrote = false;
         while (auto r = m_reorder.pop()) {
             m_output.append(std::string_view(r->payload.data<char>(), r->payload.size()));
-            m_records += r->records;
+            m_records.inc(r->records);
+            if (r->origin_us != 0) {
+                const double latency =
+                    static_cast<double>(core::wall_micros() -
+                                        std::min(r->origin_us, core::wall_micros())) *
+                    1e-6;
+                m_latency.observe(latency, r->records);
+            }
             wrote = true;
         }
         return wrote;
@@ -287,29 +298,33 @@ private:
     }
 
     void malformed(std::string_view where, const std::string& what) {
-        ++m_malformed;
-        if (m_malformed <= 10 || m_malformed % 1000 == 0) {
+        m_malformed.inc();
+        if (m_malformed.value() <= 10 || m_malformed.value() % 1000 == 0) {
             core::log_warn("dropped a malformed message on the ", where, " socket: ", what, " (",
-                           m_malformed, " so far)");
+                           m_malformed.value(), " so far)");
         }
     }
 
     void log_status() const {
         const double secs = core::elapsed_seconds(m_started);
-        core::log_info("status: written ", m_records, " readings (", m_reorder.next(), " batches, ",
-                       static_cast<std::uint64_t>(m_records / std::max(secs, 1e-9)), "/s), held ",
-                       m_reorder.held(), ", duplicates ", m_duplicates, ", malformed ",
-                       m_malformed);
+        core::log_info("status: written ", m_records.value(), " readings (", m_reorder.next(),
+                       " batches, ",
+                       static_cast<std::uint64_t>(static_cast<double>(m_records.value()) /
+                                                  std::max(secs, 1e-9)),
+                       "/s), held ", m_reorder.held(), ", duplicates ", m_duplicates.value(),
+                       ", malformed ", m_malformed.value());
     }
 
     void log_summary() const {
         const double secs = core::elapsed_seconds(m_started);
-        core::log_info("summary: wrote ", m_records, " readings in ", m_reorder.next(),
+        core::log_info("summary: wrote ", m_records.value(), " readings in ", m_reorder.next(),
                        " batches (", m_output.bytes(), " bytes) to ", m_output.name(), " in ", secs,
-                       " s, ", static_cast<std::uint64_t>(m_records / std::max(secs, 1e-9)),
-                       " readings/s; duplicates dropped ", m_duplicates,
-                       ", beyond the reorder window ", m_too_far, ", foreign results ", m_foreign,
-                       ", malformed messages ", m_malformed);
+                       " s, ",
+                       static_cast<std::uint64_t>(static_cast<double>(m_records.value()) /
+                                                  std::max(secs, 1e-9)),
+                       " readings/s; duplicates dropped ", m_duplicates.value(),
+                       ", beyond the reorder window ", m_too_far.value(), ", foreign results ",
+                       m_foreign.value(), ", malformed messages ", m_malformed.value());
     }
 
     const Options& m_options;
@@ -323,11 +338,21 @@ private:
     bool m_finish_acked = false;
     std::uint64_t m_total_batches = 0;
     std::uint64_t m_total_records = 0;
-    std::uint64_t m_records = 0;
-    std::uint64_t m_duplicates = 0;
-    std::uint64_t m_too_far = 0;
-    std::uint64_t m_foreign = 0;
-    std::uint64_t m_malformed = 0;
+    core::Counter& m_records = core::records_counter();
+    core::Counter& m_duplicates =
+        core::metrics().counter("sluice_duplicates_dropped_total", "results dropped as duplicates");
+    core::Counter& m_too_far =
+        core::metrics().counter("sluice_results_beyond_window_total",
+                                "results dropped for lying beyond the reorder window");
+    core::Counter& m_foreign =
+        core::metrics().counter("sluice_foreign_results_total", "results of another job or format");
+    core::Counter& m_malformed = core::malformed_counter();
+    core::Gauge& m_held_gauge =
+        core::metrics().gauge("sluice_reorder_buffered_batches", "batches waiting for their turn");
+    core::Histogram& m_latency = core::metrics().histogram(
+        "sluice_latency_seconds",
+        "time from a batch's first reading at the ingest to its write (per record)",
+        {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30});
     TimePoint m_started{};
     core::Frames m_frames;
 };

@@ -4,6 +4,7 @@
 #include "core/codec.hpp"
 #include "core/features.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/protocol.hpp"
 #include "core/security.hpp"
 #include "core/sockets.hpp"
@@ -71,6 +72,7 @@ void add_options(CLI::App& app, Options& o) {
         ->check(CLI::NonNegativeNumber)
         ->group("Faults");
     core::add_curve_options(app, o.node.curve);
+    core::add_metrics_option(app, o.node);
     core::add_node_options(app, o.node);
 }
 
@@ -84,8 +86,9 @@ struct Batch {
     zmq::message_t readings;
     zmq::message_t history;
     BatchState state = BatchState::queued;
-    std::string worker; // routing id of the last worker it went to
-    TimePoint since{};  // when it entered its state
+    std::string worker;          // routing id of the last worker it went to
+    TimePoint since{};           // when it entered its state
+    std::uint64_t origin_us = 0; // wall-clock µs when the ingest opened the batch
 };
 
 struct Worker {
@@ -103,14 +106,32 @@ struct Stream {
     bool ended = false;
 };
 
+// Backed by the process's metrics registry, so /metrics shows the same numbers as the logs.
 struct Counters {
-    std::uint64_t batches_in = 0;
-    std::uint64_t records_in = 0;
-    std::uint64_t dispatched = 0;
-    std::uint64_t redispatched = 0;
-    std::uint64_t malformed = 0;
-    std::uint64_t rejected_batches = 0;
-    std::uint64_t workers_lost = 0;
+    core::Counter& batches_in = core::metrics().counter("sluice_batches_total", "batches accepted");
+    core::Counter& records_in = core::records_counter();
+    core::Counter& dispatched =
+        core::metrics().counter("sluice_dispatches_total", "batches sent to workers");
+    core::Counter& redispatched =
+        core::metrics().counter("sluice_retries_total", "batches queued again after a fault");
+    core::Counter& malformed = core::malformed_counter();
+    core::Counter& rejected_batches = core::metrics().counter("sluice_rejected_batches_total",
+                                                              "ingest batches refused as invalid");
+    core::Counter& workers_lost =
+        core::metrics().counter("sluice_workers_lost_total", "workers presumed dead after silence");
+};
+
+struct Gauges {
+    core::Gauge& workers = core::metrics().gauge("sluice_workers", "workers connected");
+    core::Gauge& held =
+        core::metrics().gauge("sluice_batches_held", "batches accepted and not yet written");
+    core::Gauge& queued =
+        core::metrics().gauge("sluice_batches_queued", "batches waiting for a worker");
+    core::Gauge& in_flight =
+        core::metrics().gauge("sluice_batches_in_flight", "batches at workers");
+    core::Gauge& written =
+        core::metrics().gauge("sluice_records_written", "records the sink reported written");
+    core::Gauge& streams = core::metrics().gauge("sluice_ingest_streams", "ingest streams seen");
 };
 
 std::string id_of(const zmq::message_t& m) {
@@ -174,6 +195,7 @@ public:
             check_stalls(t);
             dispatch(t);
             if (heartbeat.due(t)) send_heartbeats(t);
+            publish_gauges();
             if (stats.due(t)) log_status();
             if (m_finished) break;
             if (m_draining && !m_job_complete && m_batches.empty()) close_job("stopped by signal");
@@ -226,7 +248,7 @@ private:
         if (!core::decode_readings(std::string_view(payload.data<char>(), payload.size()), m_views,
                                    error) ||
             m_views.size() != h.count) {
-            ++m_counters.rejected_batches;
+            m_counters.rejected_batches.inc();
             core::log_error("rejected batch ", h.seq, " of stream ", h.id, ": ",
                             error.what.empty() ? "record count does not match" : error.what);
             ++s.next_batch;
@@ -236,6 +258,7 @@ private:
         Batch b;
         b.seq = m_next_seq++;
         b.count = m_views.size();
+        b.origin_us = h.extra;
         b.readings = std::move(payload);
         b.history = make_history(b.seq);
         b.since = core::now();
@@ -244,8 +267,8 @@ private:
         ++s.next_batch;
         s.records += m_views.size();
         m_total_records += m_views.size();
-        ++m_counters.batches_in;
-        m_counters.records_in += m_views.size();
+        m_counters.batches_in.inc();
+        m_counters.records_in.inc(m_views.size());
         ack(peer, h.id, s);
     }
 
@@ -404,7 +427,7 @@ private:
         b.state = BatchState::queued;
         b.worker.clear();
         m_queue.insert(b.seq);
-        ++m_counters.redispatched;
+        m_counters.redispatched.inc();
     }
 
     void check_workers(TimePoint t) {
@@ -414,7 +437,7 @@ private:
             if (t - w.last_seen > timeout) dead.push_back(peer);
         }
         for (const auto& peer : dead) {
-            ++m_counters.workers_lost;
+            m_counters.workers_lost.inc();
             forget_worker(peer, "went silent");
         }
     }
@@ -476,7 +499,7 @@ private:
             zmq::message_t frames[2];
             frames[0].copy(b->readings);
             frames[1].copy(b->history);
-            const Header h{MsgType::task, m_job_id, seq, b->count, 0, {}};
+            const Header h{MsgType::task, m_job_id, seq, b->count, b->origin_us, {}};
             if (!send_worker(*best_peer, h, frames)) {
                 m_queue.insert(seq);
                 return;
@@ -485,7 +508,7 @@ private:
             b->worker = *best_peer;
             b->since = t;
             best->assigned.insert(seq);
-            ++m_counters.dispatched;
+            m_counters.dispatched.inc();
         }
     }
 
@@ -652,11 +675,11 @@ private:
     }
 
     void malformed(std::string_view where, const std::string& what) {
-        ++m_counters.malformed;
+        m_counters.malformed.inc();
         // Rate-limited: a flood of garbage must not become a flood of log lines.
-        if (m_counters.malformed <= 10 || m_counters.malformed % 1000 == 0) {
+        if (m_counters.malformed.value() <= 10 || m_counters.malformed.value() % 1000 == 0) {
             core::log_warn("dropped a malformed message on the ", where, " socket: ", what, " (",
-                           m_counters.malformed, " so far)");
+                           m_counters.malformed.value(), " so far)");
         }
     }
 
@@ -666,28 +689,45 @@ private:
         return index < m_batches.size() ? &m_batches[index] : nullptr;
     }
 
+    void publish_gauges() {
+        std::size_t in_flight = 0;
+        for (const auto& [peer, w] : m_worker_table) in_flight += w.assigned.size();
+        m_gauges.workers.set(static_cast<double>(m_worker_table.size()));
+        m_gauges.held.set(static_cast<double>(m_batches.size()));
+        m_gauges.queued.set(static_cast<double>(m_queue.size()));
+        m_gauges.in_flight.set(static_cast<double>(in_flight));
+        m_gauges.written.set(static_cast<double>(m_records_written));
+        m_gauges.streams.set(static_cast<double>(m_streams.size()));
+    }
+
     void log_status() {
         const double secs = core::elapsed_seconds(m_started);
         std::size_t in_flight = 0;
         for (const auto& [peer, w] : m_worker_table) in_flight += w.assigned.size();
         core::log_info(
-            "status: in ", m_counters.records_in, " readings (", m_counters.batches_in,
-            " batches, ", static_cast<std::uint64_t>(m_counters.records_in / std::max(secs, 1e-9)),
+            "status: in ", m_counters.records_in.value(), " readings (",
+            m_counters.batches_in.value(), " batches, ",
+            static_cast<std::uint64_t>(static_cast<double>(m_counters.records_in.value()) /
+                                       std::max(secs, 1e-9)),
             "/s), written ", m_records_written, ", held ", m_batches.size(), ", queued ",
             m_queue.size(), ", in flight ", in_flight, ", workers ", m_worker_table.size(),
-            ", retries ", m_counters.redispatched, ", malformed ", m_counters.malformed);
+            ", retries ", m_counters.redispatched.value(), ", malformed ",
+            m_counters.malformed.value());
     }
 
     void log_summary() {
         const double secs = core::elapsed_seconds(m_started);
-        core::log_info("summary: ", m_counters.records_in, " readings in ", m_counters.batches_in,
-                       " batches from ", m_streams.size(), " streams, ", m_records_written,
-                       " written, ",
-                       static_cast<std::uint64_t>(m_counters.records_in / std::max(secs, 1e-9)),
-                       " readings/s over ", secs, " s; dispatches ", m_counters.dispatched,
-                       ", retries ", m_counters.redispatched, ", workers lost ",
-                       m_counters.workers_lost, ", rejected batches ", m_counters.rejected_batches,
-                       ", malformed messages ", m_counters.malformed);
+        core::log_info(
+            "summary: ", m_counters.records_in.value(), " readings in ",
+            m_counters.batches_in.value(), " batches from ", m_streams.size(), " streams, ",
+            m_records_written, " written, ",
+            static_cast<std::uint64_t>(static_cast<double>(m_counters.records_in.value()) /
+                                       std::max(secs, 1e-9)),
+            " readings/s over ", secs, " s; dispatches ", m_counters.dispatched.value(),
+            ", retries ", m_counters.redispatched.value(), ", workers lost ",
+            m_counters.workers_lost.value(), ", rejected batches ",
+            m_counters.rejected_batches.value(), ", malformed messages ",
+            m_counters.malformed.value());
     }
 
     struct SensorState {
@@ -724,6 +764,7 @@ private:
     bool m_warned_no_workers = false;
     TimePoint m_started{};
     Counters m_counters;
+    Gauges m_gauges;
 
     Frames m_frames;
     std::vector<core::ReadingView> m_views;

@@ -4,6 +4,7 @@
 #include "core/codec.hpp"
 #include "core/features.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/protocol.hpp"
 #include "core/security.hpp"
 #include "core/sockets.hpp"
@@ -43,6 +44,7 @@ void add_options(CLI::App& app, Options& o) {
         ->check(CLI::NonNegativeNumber)
         ->group("Testing");
     core::add_curve_options(app, o.node.curve);
+    core::add_metrics_option(app, o.node);
     core::add_node_options(app, o.node);
 }
 
@@ -228,12 +230,9 @@ private:
             core::append_record(out, m_config.format, m_views[i], m_features[i], with_heavy);
         }
         Outgoing o;
-        o.header = core::encode_header(Header{MsgType::result,
-                                              m_job_id,
-                                              h.seq,
-                                              m_views.size(),
-                                              static_cast<std::uint64_t>(m_config.format),
-                                              {}});
+        // extra carries the batch's origin time through to the sink's latency histogram.
+        o.header = core::encode_header(Header{MsgType::result, m_job_id, h.seq, m_views.size(),
+                                              h.extra, core::output_format_name(m_config.format)});
         o.payload = zmq::message_t(out.data(), out.size());
         o.seq = h.seq;
         o.count = m_views.size();
@@ -254,6 +253,8 @@ private:
             say(MsgType::task_done, o.seq, o.count);
             ++m_batches_done;
             m_records_done += o.count;
+            m_records_metric.inc(o.count);
+            m_batches_metric.inc();
             m_outbox.pop_front();
         }
     }
@@ -270,6 +271,7 @@ private:
 
     Step malformed(const std::string& what) {
         ++m_malformed;
+        core::malformed_counter().inc();
         if (m_malformed <= 10 || m_malformed % 1000 == 0) {
             core::log_warn("dropped a malformed message from the ventilator: ", what, " (",
                            m_malformed, " so far)");
@@ -306,6 +308,9 @@ private:
     std::uint64_t m_batches_done = 0;
     std::uint64_t m_records_done = 0;
     std::uint64_t m_malformed = 0;
+    core::Counter& m_records_metric = core::records_counter();
+    core::Counter& m_batches_metric =
+        core::metrics().counter("sluice_batches_total", "batches computed");
 
     core::Frames m_frames;
     std::vector<core::ReadingView> m_views;
