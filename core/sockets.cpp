@@ -21,7 +21,6 @@ zmq::socket_t make_socket(zmq::socket_type type, Role role, int sndhwm, int rcvh
         s.set(zmq::sockopt::router_mandatory, 1);
         s.set(zmq::sockopt::router_handover, 1);
     }
-    if (role == Role::connecting) s.set(zmq::sockopt::immediate, 1);
     apply_security(s, role);
     return s;
 }

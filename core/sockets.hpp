@@ -23,8 +23,11 @@ inline constexpr std::int64_t k_max_message_bytes = 64 * 1024 * 1024;
 enum class Role { binding, connecting };
 
 // A socket with linger 0, the given high-water marks and ZMQ_MAXMSGSIZE. ROUTER sockets also get
-// ROUTER_MANDATORY (sending to a gone peer fails instead of vanishing) and ROUTER_HANDOVER;
-// connecting sockets get ZMQ_IMMEDIATE (nothing is queued for a peer that is not there).
+// ROUTER_MANDATORY (sending to a gone peer fails instead of vanishing) and ROUTER_HANDOVER.
+// Connecting sockets deliberately do not use ZMQ_IMMEDIATE: with it, libzmq discards messages
+// already received but not yet read when the connection drops (a peer's last acknowledgement,
+// sent just before it exits, would be lost). Messages queued for an absent peer are harmless:
+// every conversation is acknowledged and carries a job or stream id.
 [[nodiscard]] zmq::socket_t make_socket(zmq::socket_type type, Role role, int sndhwm, int rcvhwm);
 
 // Binds `endpoint` and returns the endpoint as bound (with the real port for "tcp://*:0").
