@@ -24,6 +24,40 @@ void Histogram::observe(double v, std::uint64_t n) noexcept {
     }
 }
 
+namespace {
+constexpr int k_sub_bits = 4; // 16 sub-buckets
+
+std::size_t bucket_of(std::uint64_t v) noexcept {
+    if (v < 16) return static_cast<std::size_t>(v);
+    const int octave = 63 - __builtin_clzll(v); // >= 4
+    const auto sub = static_cast<std::size_t>((v >> (octave - k_sub_bits)) & 15);
+    return static_cast<std::size_t>(octave - k_sub_bits + 1) * 16 + sub;
+}
+
+std::uint64_t lower_bound_of(std::size_t bucket) noexcept {
+    if (bucket < 16) return bucket;
+    const int octave = static_cast<int>(bucket / 16) + k_sub_bits - 1;
+    return (std::uint64_t{1} << octave) |
+           (static_cast<std::uint64_t>(bucket % 16) << (octave - k_sub_bits));
+}
+} // namespace
+
+void Percentiles::record(std::uint64_t micros, std::uint64_t n) noexcept {
+    m_buckets[bucket_of(micros)] += n;
+    m_count += n;
+}
+
+std::uint64_t Percentiles::at(double q) const noexcept {
+    if (m_count == 0) return 0;
+    const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(m_count - 1)) + 1;
+    std::uint64_t seen = 0;
+    for (std::size_t b = 0; b < std::size(m_buckets); ++b) {
+        seen += m_buckets[b];
+        if (seen >= rank) return lower_bound_of(b);
+    }
+    return lower_bound_of(std::size(m_buckets) - 1);
+}
+
 struct Registry::Entry {
     std::string name;
     std::string help;

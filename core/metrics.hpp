@@ -54,6 +54,21 @@ private:
     std::atomic<double> m_sum{0.0};
 };
 
+// Percentiles of microsecond values in fixed memory: 16 linear sub-buckets per power of two, so
+// a percentile is within about 6% of the true value. Single-threaded.
+class Percentiles {
+public:
+    void record(std::uint64_t micros, std::uint64_t n = 1) noexcept;
+    // The value below which a fraction `q` (0..1) of the recorded values lie; 0 when empty.
+    [[nodiscard]] std::uint64_t at(double q) const noexcept;
+    [[nodiscard]] std::uint64_t count() const noexcept { return m_count; }
+
+private:
+    static constexpr int k_sub = 16;
+    std::uint64_t m_buckets[64 * k_sub] = {};
+    std::uint64_t m_count = 0;
+};
+
 class Registry {
 public:
     // Registers a metric once (name and labels identify it; `labels` is the inside of {...}, e.g.

@@ -274,6 +274,7 @@ private:
                                         std::min(r->origin_us, core::wall_micros())) *
                     1e-6;
                 m_latency.observe(latency, r->records);
+                m_percentiles.record(static_cast<std::uint64_t>(latency * 1e6), r->records);
             }
             wrote = true;
         }
@@ -324,7 +325,16 @@ private:
                                                   std::max(secs, 1e-9)),
                        " readings/s; duplicates dropped ", m_duplicates.value(),
                        ", beyond the reorder window ", m_too_far.value(), ", foreign results ",
-                       m_foreign.value(), ", malformed messages ", m_malformed.value());
+                       m_foreign.value(), ", malformed messages ", m_malformed.value(),
+                       core::curve_enabled()
+                           ? ", refused CURVE clients " + std::to_string(core::curve_refused())
+                           : "");
+        if (m_percentiles.count() > 0) {
+            core::log_info("latency from ingest to written: p50 ", m_percentiles.at(0.5) / 1000.0,
+                           " ms, p99 ", m_percentiles.at(0.99) / 1000.0, " ms, p99.9 ",
+                           m_percentiles.at(0.999) / 1000.0, " ms, max ",
+                           m_percentiles.at(1.0) / 1000.0, " ms");
+        }
     }
 
     const Options& m_options;
@@ -349,6 +359,7 @@ private:
     core::Counter& m_malformed = core::malformed_counter();
     core::Gauge& m_held_gauge =
         core::metrics().gauge("sluice_reorder_buffered_batches", "batches waiting for their turn");
+    core::Percentiles m_percentiles;
     core::Histogram& m_latency = core::metrics().histogram(
         "sluice_latency_seconds",
         "time from a batch's first reading at the ingest to its write (per record)",

@@ -727,7 +727,15 @@ private:
             ", retries ", m_counters.redispatched.value(), ", workers lost ",
             m_counters.workers_lost.value(), ", rejected batches ",
             m_counters.rejected_batches.value(), ", malformed messages ",
-            m_counters.malformed.value());
+            m_counters.malformed.value(),
+            core::curve_enabled()
+                ? ", refused CURVE clients " + std::to_string(core::curve_refused())
+                : "");
+        std::string per_worker;
+        for (const auto& [name, done] : m_done_by_worker) {
+            per_worker += (per_worker.empty() ? "" : ", ") + name + " " + std::to_string(done);
+        }
+        if (!per_worker.empty()) core::log_info("batches done per worker: ", per_worker);
     }
 
     struct SensorState {
