@@ -44,10 +44,12 @@ bool decode_readings(std::string_view payload, std::vector<ReadingView>& out, De
     MsgReader r(payload);
     std::uint32_t n = 0;
     if (!r.read_array(n)) return fail(error, "readings: not an array");
-    out.resize(n);
+    // Grow as elements prove to exist: a hostile count must not make us allocate for it.
+    out.clear();
+    out.reserve(std::min<std::uint32_t>(n, 4096));
     for (std::uint32_t i = 0; i < n; ++i) {
         std::uint32_t fields = 0;
-        ReadingView& v = out[i];
+        ReadingView& v = out.emplace_back();
         if (!r.read_array(fields) || fields != 4)
             return fail(error, at("reading", i, "not an array of 4"));
         if (!r.read_str(v.sensor_id))
@@ -80,9 +82,9 @@ bool decode_history(std::string_view payload, std::size_t max_values_per_sensor,
     MsgReader r(payload);
     std::uint32_t n = 0;
     if (!r.read_array(n)) return fail(error, "history: not an array");
-    out.entries.resize(n);
+    out.entries.reserve(std::min<std::uint32_t>(n, 4096));
     for (std::uint32_t i = 0; i < n; ++i) {
-        auto& e = out.entries[i];
+        auto& e = out.entries.emplace_back();
         std::uint32_t fields = 0;
         std::uint32_t count = 0;
         if (!r.read_array(fields) || fields != 2)

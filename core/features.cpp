@@ -42,16 +42,20 @@ WindowStats window_stats(std::span<const double> values) noexcept {
         for (const double v : values) scaled += v / n;
         s.mean = scaled;
     }
+    // Deviations beyond ~1e154 would overflow when squared: scale them by the largest first.
+    const double largest = std::max(std::abs(s.max - s.mean), std::abs(s.min - s.mean));
+    const double scale = largest > 1e150 ? largest : 1.0;
     double squares = 0.0;
     for (const double v : values) {
-        const double d = v - s.mean;
+        const double d = (v - s.mean) / scale;
         squares += d * d;
     }
-    s.std = std::sqrt(squares / n);
+    s.std = scale * std::sqrt(squares / n);
     return s;
 }
 
 void SensorWindow::push(double v) noexcept {
+    if (m_capacity == 0) return; // a window of nothing keeps nothing
     if (m_size < m_capacity) {
         m_buffer[m_begin + m_size++] = v;
         return;
