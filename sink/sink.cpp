@@ -235,15 +235,20 @@ private:
     std::optional<bool> receive_result() {
         const auto got = core::receive(m_results, m_frames, core::k_max_frames);
         if (got == core::Received::nothing) return std::nullopt;
-        if (got == core::Received::oversized || m_frames.size() != 2) {
+        if (got == core::Received::oversized || m_frames.empty()) {
             malformed("results", "wrong number of frames");
             return false;
         }
+        // The header first, so that a peer of another protocol version is named as such.
         std::string error;
         const auto h = core::decode_header(
             std::string_view(m_frames[0].data<char>(), m_frames[0].size()), error);
         if (!h) {
             malformed("results", error);
+            return false;
+        }
+        if (m_frames.size() != 2) {
+            malformed("results", "wrong number of frames");
             return false;
         }
         if (h->type != MsgType::result) {

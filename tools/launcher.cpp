@@ -325,6 +325,13 @@ int launcher_main(int argc, char** argv) {
     auto* kg = app->add_subcommand("keygen", "make a CURVE key pair NAME.public / NAME.secret");
     core::add_option(*kg, "--name", keygen_options.name, "file name stem of the key pair");
     core::add_option(*kg, "--dir", keygen_options.dir, "directory to write the keys to");
+    // CLI11 reports a missing subcommand before an unknown flag; name the flag, as every node does.
+    if (argc > 1 && argv[1][0] == '-' && std::string_view(argv[1]) != "--help" &&
+        std::string_view(argv[1]) != "-h" && std::string_view(argv[1]) != "--version") {
+        std::cerr << "sluice: error: unknown option " << argv[1]
+                  << " (expected a subcommand: run or keygen; see --help)\n";
+        return 2;
+    }
     return core::run_node(*app, argc, argv, &run_options.node, [&] {
         if (kg->parsed()) return keygen(keygen_options);
         return run_job(run_options, self_directory());

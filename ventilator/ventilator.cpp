@@ -101,6 +101,7 @@ struct Worker {
 };
 
 struct Stream {
+    std::string peer;             // routing id of its ingest connection
     std::uint64_t next_batch = 0; // batch number expected next
     std::uint64_t records = 0;
     bool ended = false;
@@ -170,18 +171,23 @@ public:
                 drain_deadline = core::now() + core::seconds(m_options.drain_timeout);
                 core::log_info("stopping: no new input; finishing ", m_batches.size(),
                                " held batches");
+                // The job ends with what is sequenced now; ingest streams learn it from their acks.
+                close_job("stopped by signal");
             }
             const bool room = m_batches.size() < m_options.max_in_flight;
             std::vector<zmq::pollitem_t> items = {
                 {m_ingest.handle(), 0,
-                 static_cast<short>(room && !m_draining && !m_job_complete ? ZMQ_POLLIN : 0), 0},
+                 // Once the job is complete, ingest messages are still read, only to be answered
+                 // with "job closed".
+                 static_cast<short>(room || m_job_complete ? ZMQ_POLLIN : 0), 0},
                 {m_workers.handle(), 0, ZMQ_POLLIN, 0},
                 {m_sink.handle(), 0, ZMQ_POLLIN, 0},
                 {nullptr, core::stop_fd(), static_cast<short>(m_draining ? 0 : ZMQ_POLLIN), 0},
             };
             core::poll(items, core::Millis(50));
-            for (int i = 0;
-                 i < 256 && items[0].revents && m_batches.size() < m_options.max_in_flight; ++i) {
+            for (int i = 0; i < 256 && items[0].revents &&
+                            (m_job_complete || m_batches.size() < m_options.max_in_flight);
+                 ++i) {
                 if (!receive_ingest()) break;
             }
             for (int i = 0; i < 1024 && items[1].revents; ++i) {
@@ -198,7 +204,8 @@ public:
             publish_gauges();
             if (stats.due(t)) log_status();
             if (m_finished) break;
-            if (m_draining && !m_job_complete && m_batches.empty()) close_job("stopped by signal");
+            if (m_draining && m_batches.empty() && !m_sink_known)
+                break; // nothing held, nobody to tell
             if (m_draining && t > drain_deadline) {
                 core::log_warn("drain timeout: ", m_batches.size(), " batches were not written");
                 break;
@@ -233,6 +240,7 @@ private:
 
     void on_stream_batch(const std::string& peer, const Header& h) {
         Stream& s = m_streams[h.id];
+        s.peer = peer;
         if (m_job_complete || s.ended) {
             ack(peer, h.id, s);
             return;
@@ -304,6 +312,7 @@ private:
 
     void on_stream_end(const std::string& peer, const Header& h) {
         Stream& s = m_streams[h.id];
+        s.peer = peer;
         if (!s.ended && h.seq == s.next_batch) {
             s.ended = true;
             ++m_streams_ended;
@@ -330,6 +339,11 @@ private:
     void close_job(std::string_view why) {
         if (m_job_complete) return;
         m_job_complete = true;
+        // Streams still open learn now that the job is closed; they may not write to us again
+        // before we exit.
+        for (const auto& [id, stream] : m_streams) {
+            if (!stream.ended && !stream.peer.empty()) ack(stream.peer, id, stream);
+        }
         core::log_info("job ", m_job_id, " input complete (", why, "): ", m_next_seq, " batches, ",
                        m_total_records, " readings");
         send_sink_end();
@@ -396,13 +410,15 @@ private:
     }
 
     void on_task_done(const std::string& peer, Worker& w, const Header& h, TimePoint t) {
+        // Counted before the lookup: the sink's commit may overtake this message and release the
+        // batch, but the worker did the work all the same.
+        ++w.batches_done;
+        ++m_done_by_worker[w.name];
         w.assigned.erase(h.seq);
         Batch* b = find_batch(h.seq);
         if (b == nullptr || b->state != BatchState::assigned || b->worker != peer) return;
         b->state = BatchState::done;
         b->since = t;
-        ++w.batches_done;
-        ++m_done_by_worker[w.name];
     }
 
     void forget_worker(const std::string& peer, std::string_view why) {
