@@ -4,6 +4,7 @@
 #include "core/log.hpp"
 #include "core/protocol.hpp"
 #include "core/sockets.hpp"
+#include "ingest/tcp_listener.hpp"
 
 #include <deque>
 #include <random>
@@ -21,8 +22,19 @@ void add_options(CLI::App& app, Options& o) {
     add_option(app, "--input", o.input,
                "CSV or JSON Lines file, or - for stdin (default: the generator)")
         ->group("Source");
+    add_option(app, "--listen", o.listen,
+               "accept sensors on tcp://HOST:PORT or tcp://*:PORT (port 0: any free port)")
+        ->group("Source");
+    add_option(app, "--max-connections", o.max_connections,
+               "listener: sensor connections at once; more are closed at once")
+        ->check(CLI::Range(1u, 1000000u))
+        ->group("Source");
+    add_option(app, "--idle-timeout", o.idle_timeout,
+               "listener: seconds without data before a connection is closed (0 = never)")
+        ->check(CLI::NonNegativeNumber)
+        ->group("Source");
     add_option(app, "--format", o.format,
-               "csv or jsonl (default: from the file's extension, else csv)")
+               "csv or jsonl (default: from the file's extension, else csv; jsonl for --listen)")
         ->check(CLI::IsMember({"csv", "jsonl"}))
         ->group("Source");
     add_option(app, "--unit", o.unit, "unit of readings that name none")->group("Source");
@@ -65,6 +77,7 @@ void add_options(CLI::App& app, Options& o) {
         ->group("Faults");
     add_option(app, "--stream-id", o.stream_id, "this stream's id (default: random)")
         ->group("Faults");
+    core::add_curve_options(app, o.node.curve);
     core::add_node_options(app, o.node);
 }
 
@@ -72,6 +85,7 @@ namespace {
 
 core::InputFormat format_of(const Options& o) {
     if (!o.format.empty()) return *core::input_format_from_name(o.format);
+    if (!o.listen.empty()) return core::InputFormat::jsonl;
     const std::string& p = o.input;
     for (const char* ext : {".jsonl", ".json", ".ndjson"}) {
         if (p.size() > std::char_traits<char>::length(ext) && p.ends_with(ext))
@@ -80,18 +94,26 @@ core::InputFormat format_of(const Options& o) {
     return core::InputFormat::csv;
 }
 
+std::unique_ptr<Source> make_source(const Options& o) {
+    if (!o.listen.empty()) {
+        return make_tcp_listener(TcpListenerSpec{o.listen, format_of(o), o.unit, o.max_line,
+                                                 o.max_connections, o.idle_timeout});
+    }
+    if (o.input.empty()) return make_generator(o.generator);
+    return make_line_source(o.input, format_of(o), o.unit, o.max_line);
+}
+
 struct Unacked {
     std::uint64_t batch_no = 0;
     std::uint64_t count = 0;
     std::string payload;
+    std::uint64_t origin_us = 0; // wall clock when the batch's first reading was read
 };
 
 class Ingest {
 public:
     explicit Ingest(const Options& o)
-        : m_options(o), m_dead(o.dead_letter),
-          m_source(o.input.empty() ? make_generator(o.generator)
-                                   : make_line_source(o.input, format_of(o), o.unit, o.max_line)),
+        : m_options(o), m_dead(o.dead_letter), m_source(make_source(o)),
           m_vent(core::make_socket(zmq::socket_type::dealer, core::Role::connecting,
                                    static_cast<int>(o.max_unacked) + 16, 1000)),
           m_stream_id(o.stream_id != 0 ? o.stream_id
@@ -122,7 +144,10 @@ public:
                 const bool was_empty = m_batch.empty();
                 const Pull r =
                     m_source->pull(m_batch, m_options.batch_size - m_batch.size(), m_dead);
-                if (was_empty && !m_batch.empty()) batch_opened = core::now();
+                if (was_empty && !m_batch.empty()) {
+                    batch_opened = core::now();
+                    m_batch_origin_us = core::wall_micros();
+                }
                 if (m_batch.size() >= m_options.batch_size) send_batch();
                 if (r == Pull::end) {
                     m_source_done = true;
@@ -172,7 +197,8 @@ public:
                 timeout = std::clamp(d + core::Millis(1), core::Millis(0), timeout);
             };
             if (!m_batch.empty()) until(batch_opened + core::seconds(m_options.flush_interval));
-            if (waiting_on_fd && room && m_source->fd() < 0) until(m_source->wake());
+            const TimePoint wake = m_source->wake();
+            if (waiting_on_fd && room && (m_source->fd() < 0 || wake != TimePoint{})) until(wake);
             if (!waiting_on_fd && room && !m_source_done) timeout = core::Millis(0);
             core::poll(items, timeout);
             while (receive_ack()) {
@@ -189,6 +215,7 @@ private:
         Unacked u;
         u.batch_no = m_next_batch++;
         u.count = m_batch.size();
+        u.origin_us = m_batch_origin_us;
         core::encode_readings(u.payload, m_batch);
         m_records += m_batch.size();
         m_batch.clear();
@@ -200,10 +227,11 @@ private:
     // False when the ventilator is not connected yet (ZMQ_IMMEDIATE): the batch stays unsent.
     bool transmit(const Unacked& u) {
         zmq::message_t payload(u.payload.data(), u.payload.size());
-        return core::send(m_vent, nullptr,
-                          core::encode_header(Header{
-                              MsgType::stream_batch, m_stream_id, u.batch_no, u.count, 0, {}}),
-                          std::span(&payload, 1)) == core::Sent::ok;
+        return core::send(
+                   m_vent, nullptr,
+                   core::encode_header(Header{
+                       MsgType::stream_batch, m_stream_id, u.batch_no, u.count, u.origin_us, {}}),
+                   std::span(&payload, 1)) == core::Sent::ok;
     }
 
     // Sends the batches that could not be sent yet, in order.
@@ -232,6 +260,12 @@ private:
         if (!h) return malformed(error);
         if (h->type != MsgType::stream_ack || h->id != m_stream_id)
             return malformed("unexpected message");
+        const std::uint64_t oldest = m_unacked.empty() ? m_next_batch : m_unacked.front().batch_no;
+        if (h->seq < oldest && h->extra != 2) {
+            throw std::runtime_error(
+                "the ventilator lost batches it had acknowledged (was it restarted?); "
+                "this stream cannot continue");
+        }
         bool progressed = false;
         while (!m_unacked.empty() && m_unacked.front().batch_no < h->seq) {
             m_unacked.pop_front();
@@ -270,6 +304,7 @@ private:
                        static_cast<std::uint64_t>(m_records / std::max(secs, 1e-9)),
                        " readings/s); dead letters ", m_dead.count(), ", batches resent ",
                        m_retries, ", malformed messages ", m_malformed);
+        if (const std::string s = m_source->summary(); !s.empty()) core::log_info("summary: ", s);
     }
 
     const Options& m_options;
@@ -279,6 +314,7 @@ private:
     std::uint64_t m_stream_id;
     std::vector<core::Reading> m_batch;
     std::deque<Unacked> m_unacked;
+    std::uint64_t m_batch_origin_us = 0;
     std::size_t m_sent = 0; // m_unacked[0, m_sent) have been handed to the socket
     std::uint64_t m_next_batch = 0;
     std::uint64_t m_records = 0;
@@ -294,6 +330,8 @@ private:
 } // namespace
 
 int run(const Options& options) {
+    if (!options.listen.empty() && !options.input.empty())
+        throw core::UsageError("--listen and --input are exclusive: give one source");
     Ingest i(options);
     return i.run();
 }
@@ -302,7 +340,7 @@ int ingest_main(int argc, char** argv) {
     Options options;
     auto app = core::make_app(
         "sluice-ingest",
-        "Sluice ingest: reads readings from a file, stdin or the generator, validates "
+        "Sluice ingest: reads readings from a file, stdin, TCP sensors or the generator, validates "
         "them and pushes batches to the ventilator.");
     add_options(*app, options);
     return core::run_node(*app, argc, argv, &options.node, [&] { return run(options); });

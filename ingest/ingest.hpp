@@ -15,6 +15,9 @@ namespace sluice::ingest {
 struct Options {
     std::string ventilator = "tcp://localhost:5557";
     std::string input;  // FILE or "-"; empty = the generator
+    std::string listen; // tcp://HOST:PORT: accept sensors (exclusive with input)
+    std::uint32_t max_connections = 4096;
+    double idle_timeout = 60.0; // seconds; 0 = never
     std::string format; // csv or jsonl; empty = from the extension (.jsonl/.json/.ndjson), else csv
     std::string unit = "C";
     std::string dead_letter;

@@ -46,8 +46,11 @@ public:
     [[nodiscard]] virtual Pull pull(std::vector<core::Reading>& out, std::size_t max,
                                     DeadLetters& dead) = 0;
     [[nodiscard]] virtual int fd() const { return -1; }
+    // When to pull again without a ready fd(); {} for a source with an fd() means "no deadline".
     [[nodiscard]] virtual core::TimePoint wake() const { return {}; }
     [[nodiscard]] virtual std::string describe() const = 0;
+    // Counters for the final summary line; empty when the source has none.
+    [[nodiscard]] virtual std::string summary() const { return {}; }
 };
 
 struct GeneratorSpec {

@@ -106,7 +106,7 @@ setsid dockerd --host "unix://$SOCK" --data-root "$DATA_ROOT" --exec-root "$EXEC
     --iptables=false --ip-forward=false --ip-masq=false --bridge=none \
     </dev/null >"$T/dockerd.log" 2>&1 &
 DOCKERD_PID=$!
-(set +o pipefail; timeout 60 tail -n +1 -f "$T/dockerd.log" | grep -q -m1 'API listen on') ||
+(set +o pipefail; timeout 60 tail -n +1 -F "$T/dockerd.log" 2>/dev/null | grep -q -m1 'API listen on') ||
     { cat "$T/dockerd.log" >&2; fail "dockerd did not start"; }
 docker version --format 'engine {{.Server.Version}}, client {{.Client.Version}}'
 docker-compose version --short

@@ -46,7 +46,7 @@ trap cleanup EXIT
 # on HOST NAME CMD... : run CMD on HOST in the background, stderr to $T/NAME.log
 # (netns-hosts exec exec()s all the way down, so $! is CMD's own PID)
 on() { local h=$1 n=$2; shift 2; "$NH" exec "$h" "$@" >/dev/null 2>"$T/$n.log" & PID[$n]=$!; }
-wait_line() { (set +o pipefail; timeout 20 tail -n +1 -f "$T/$1.log" | grep -m1 -E -- "$2") || fail "$1: no line matching '$2'"; }
+wait_line() { (set +o pipefail; timeout 20 tail -n +1 -F "$T/$1.log" 2>/dev/null | grep -m1 -E -- "$2") || fail "$1: no line matching '$2'"; }
 finish() {
     local n=$1 p=${PID[$1]} st=0
     timeout 90 tail --pid="$p" -f /dev/null || fail "$n did not exit"
