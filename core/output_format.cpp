@@ -203,7 +203,8 @@ void append_csv(std::string& out, const ReadingView& r, const Features& f, bool 
     out.push_back('\n');
 }
 
-// Keys in the order of SPEC §5; doubles always float64 (MsgWriter), so readers see one type per key.
+// Keys in the order of SPEC §5; doubles always float64 (MsgWriter), so readers see one type per
+// key.
 void append_msgpack(std::string& out, const ReadingView& r, const Features& f, bool with_heavy) {
     MsgWriter w(out);
     w.map(with_heavy ? 13 : 12);

@@ -83,7 +83,8 @@ struct Header {
 [[nodiscard]] std::string encode_header(const Header& header);
 
 // Decodes a header frame. On failure returns nullopt and sets `error` to a reason naming the
-// problem: "not a Sluice message", "protocol version 7 (this node speaks 1)", "unknown message type 99".
+// problem: "not a Sluice message", "protocol version 7 (this node speaks 1)", "unknown message type
+// 99".
 [[nodiscard]] std::optional<Header> decode_header(std::string_view frame, std::string& error);
 
 } // namespace sluice::core

@@ -175,8 +175,7 @@ TEST_CASE("window_stats of values near the largest double has a finite, accurate
 // Known defect: the second pass squares deviations in double, so a window whose deviations
 // exceed ~1.34e154 gets std = inf (and zscore 0) although the exact std is finite. Readings of
 // such magnitude are valid (finite), and the README promises agreement with an exact computation.
-TEST_CASE("window_stats of finite values beyond 1e154 has a finite, accurate std",
-          "[features]") {
+TEST_CASE("window_stats of finite values beyond 1e154 has a finite, accurate std", "[features]") {
     const std::vector<double> values = {-1e200, 1e200};
     const auto s = window_stats(values);
     CHECK(s.mean == 0.0);
