@@ -634,7 +634,13 @@ private:
         if (first) {
             core::log_info("sink ", h.name, " joined (", core::output_format_name(m_config.format),
                            " output)");
-            for (auto& [wpeer, w] : m_worker_table) configure(wpeer, w);
+            // configure() may forget an unreachable worker: never while iterating the table.
+            std::vector<std::string> peers;
+            for (const auto& [wpeer, w] : m_worker_table) peers.push_back(wpeer);
+            for (const auto& wpeer : peers) {
+                const auto it = m_worker_table.find(wpeer);
+                if (it != m_worker_table.end()) configure(wpeer, it->second);
+            }
         }
         if (m_job_complete) send_sink_end();
     }
