@@ -2,6 +2,7 @@
 
 #include "core/codec.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/protocol.hpp"
 #include "core/sockets.hpp"
 #include "ingest/tcp_listener.hpp"
@@ -78,6 +79,7 @@ void add_options(CLI::App& app, Options& o) {
     add_option(app, "--stream-id", o.stream_id, "this stream's id (default: random)")
         ->group("Faults");
     core::add_curve_options(app, o.node.curve);
+    core::add_metrics_option(app, o.node);
     core::add_node_options(app, o.node);
 }
 
@@ -144,6 +146,9 @@ public:
                 const bool was_empty = m_batch.empty();
                 const Pull r =
                     m_source->pull(m_batch, m_options.batch_size - m_batch.size(), m_dead);
+                const auto progress = m_source->progress();
+                m_bytes_read.set(static_cast<double>(progress.done));
+                m_bytes_total.set(static_cast<double>(progress.total));
                 if (was_empty && !m_batch.empty()) {
                     batch_opened = core::now();
                     m_batch_origin_us = core::wall_micros();
@@ -218,6 +223,8 @@ private:
         u.origin_us = m_batch_origin_us;
         core::encode_readings(u.payload, m_batch);
         m_records += m_batch.size();
+        core::records_counter().inc(m_batch.size());
+        m_dead_letters.set(static_cast<double>(m_dead.count()));
         m_batch.clear();
         m_unacked.push_back(std::move(u));
         transmit_unsent();
@@ -315,6 +322,12 @@ private:
     std::vector<core::Reading> m_batch;
     std::deque<Unacked> m_unacked;
     std::uint64_t m_batch_origin_us = 0;
+    core::Gauge& m_dead_letters =
+        core::metrics().gauge("sluice_dead_letters", "bad input lines so far");
+    core::Gauge& m_bytes_read =
+        core::metrics().gauge("sluice_input_bytes_read", "bytes of the input consumed");
+    core::Gauge& m_bytes_total =
+        core::metrics().gauge("sluice_input_bytes", "size of the input file (0 when unknown)");
     std::size_t m_sent = 0; // m_unacked[0, m_sent) have been handed to the socket
     std::uint64_t m_next_batch = 0;
     std::uint64_t m_records = 0;

@@ -117,6 +117,7 @@ public:
         }
         struct stat st {};
         m_regular = ::fstat(m_fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (m_regular) m_size = static_cast<std::uint64_t>(st.st_size);
         m_need_header = format == core::InputFormat::csv;
         m_buffer.resize(k_chunk);
     }
@@ -152,6 +153,7 @@ public:
     }
 
     int fd() const override { return m_fd; }
+    Progress progress() const override { return {m_read, m_size}; }
     std::string describe() const override {
         return std::string(core::input_format_name(m_format)) + " from " +
                (m_owned ? "'" + m_name + "'" : m_name);
@@ -192,6 +194,7 @@ private:
         }
         std::size_t start = m_len;
         m_len += static_cast<std::size_t>(n);
+        m_read += static_cast<std::uint64_t>(n);
         if (m_skipping) {
             const void* nl = std::memchr(m_buffer.data() + start, '\n', m_len - start);
             if (nl == nullptr) {
@@ -231,6 +234,8 @@ private:
     int m_fd = -1;
     bool m_owned = false;
     bool m_regular = false;
+    std::uint64_t m_size = 0;
+    std::uint64_t m_read = 0;
     bool m_eof = false;
     bool m_skipping = false;
     bool m_need_header = false;

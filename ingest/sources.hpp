@@ -51,6 +51,12 @@ public:
     [[nodiscard]] virtual std::string describe() const = 0;
     // Counters for the final summary line; empty when the source has none.
     [[nodiscard]] virtual std::string summary() const { return {}; }
+    // Bytes consumed so far and the total when known (a regular file), else 0.
+    struct Progress {
+        std::uint64_t done = 0;
+        std::uint64_t total = 0;
+    };
+    [[nodiscard]] virtual Progress progress() const { return {}; }
 };
 
 struct GeneratorSpec {

@@ -5,18 +5,23 @@
 #include "core/log.hpp"
 #include "core/security.hpp"
 
+#include <arpa/inet.h>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <httplib.h>
 #include <iostream>
 #include <map>
+#include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -57,6 +62,62 @@ pid_t spawn(const std::string& exe, const std::vector<std::string>& args) {
     posix_spawnattr_destroy(&attr);
     if (rc != 0) throw std::runtime_error("cannot start " + exe + ": " + std::strerror(rc));
     return pid;
+}
+
+// A free loopback port for a child's --metrics. Another process could take it before the child
+// binds it; the child then fails to start and the run reports it, which is acceptable for a
+// convenience display.
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+        port = ntohs(addr.sin_port);
+    }
+    if (fd >= 0) ::close(fd);
+    return port;
+}
+
+// The value of the first sample of `name` in a Prometheus text body, or -1.
+double sample(const std::string& body, std::string_view name) {
+    std::size_t at = 0;
+    while ((at = body.find(name, at)) != std::string::npos) {
+        const bool line_start = at == 0 || body[at - 1] == '\n';
+        const std::size_t after = at + name.size();
+        if (line_start && after < body.size() && (body[after] == '{' || body[after] == ' ')) {
+            const std::size_t close = body[after] == '{' ? body.find('}', after) : after;
+            const std::size_t space = body.find(' ', close == std::string::npos ? after : close);
+            const std::size_t end = body.find('\n', space);
+            double v = -1;
+            if (space != std::string::npos) {
+                std::from_chars(body.data() + space + 1,
+                                body.data() + (end == std::string::npos ? body.size() : end), v);
+            }
+            return v;
+        }
+        at = after;
+    }
+    return -1;
+}
+
+double scrape(int port, std::string_view name) {
+    if (port <= 0) return -1;
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(0, 200000);
+    client.set_read_timeout(0, 300000);
+    const auto res = client.Get("/metrics");
+    return res && res->status == 200 ? sample(res->body, name) : -1;
+}
+
+std::string with_commas(std::uint64_t n) {
+    std::string s = std::to_string(n);
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+        s.insert(static_cast<std::size_t>(i), ",");
+    return s;
 }
 
 std::string describe_status(int status) {
@@ -115,10 +176,14 @@ public:
         if (!o.calibration.empty()) vent.insert(vent.end(), {"--calibration", o.calibration});
         start("ventilator", vent);
 
+        m_sink_metrics = o.no_progress ? 0 : free_port();
+        m_ingest_metrics = o.no_progress ? 0 : free_port();
         std::vector<std::string> sink = {"--bind",           ep + "results", "--ventilator",
                                          ep + "sink",        "--output",     o.output,
                                          "--log-level=info", stats};
         if (!o.output_format.empty()) sink.insert(sink.end(), {"--format", o.output_format});
+        if (m_sink_metrics > 0)
+            sink.push_back("--metrics=127.0.0.1:" + std::to_string(m_sink_metrics));
         start("sink", sink);
 
         const unsigned workers =
@@ -143,6 +208,8 @@ public:
                            core_number(g.rate), "--start", core_number(g.start)});
         }
         if (!o.dead_letter.empty()) ingest.insert(ingest.end(), {"--dead-letter", o.dead_letter});
+        if (m_ingest_metrics > 0)
+            ingest.push_back("--metrics=127.0.0.1:" + std::to_string(m_ingest_metrics));
         m_ingest_pid = start("ingest", ingest);
         return supervise();
     }
@@ -169,7 +236,9 @@ private:
         int result = -1;
         bool stopping = false;
         core::TimePoint deadline = core::TimePoint::max();
+        core::Ticker progress(m_tty ? 0.5 : 10.0);
         while (!m_children.empty()) {
+            if (m_sink_metrics > 0 && result < 0 && progress.due()) show_progress();
             pollfd fds[2] = {{m_child_fd, POLLIN, 0}, {core::stop_fd(), POLLIN, 0}};
             ::poll(fds, 2, 200);
             signalfd_siginfo info;
@@ -211,7 +280,46 @@ private:
                 break;
             }
         }
+        if (m_tty && m_shown) std::cerr << "\r\033[K" << std::flush; // leave the terminal clean
         return result < 0 ? 1 : result;
+    }
+
+    // Records written, rate, and for a file or the generator the share done and the time left.
+    void show_progress() {
+        const double written = scrape(m_sink_metrics, "sluice_records_total");
+        if (written < 0) return;
+        const double secs = core::elapsed_seconds(m_started);
+        const double rate = written / std::max(secs, 1e-9);
+        double done = -1;
+        if (m_options.input.empty()) {
+            done = written /
+                   static_cast<double>(std::max<std::uint64_t>(m_options.generator.count, 1));
+        } else {
+            const double read = scrape(m_ingest_metrics, "sluice_input_bytes_read");
+            const double size = scrape(m_ingest_metrics, "sluice_input_bytes");
+            if (read >= 0 && size > 0) done = read / size;
+        }
+        std::ostringstream line;
+        line << with_commas(static_cast<std::uint64_t>(written)) << " records, "
+             << with_commas(static_cast<std::uint64_t>(rate)) << "/s";
+        if (done >= 0) {
+            done = std::min(done, 1.0);
+            const auto left = static_cast<long>(done > 0 ? secs * (1 - done) / done : 0);
+            line << ", " << static_cast<int>(done * 100) << "%, " << left / 60 << ":"
+                 << (left % 60 < 10 ? "0" : "") << left % 60 << " left";
+        }
+        if (m_tty) {
+            std::string bar;
+            if (done >= 0) {
+                const int filled = static_cast<int>(done * 30);
+                bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
+                      std::string(static_cast<std::size_t>(30 - filled), '.') + "] ";
+            }
+            std::cerr << "\r\033[K" << bar << line.str() << std::flush;
+            m_shown = true;
+        } else {
+            core::log_info("progress: ", line.str());
+        }
     }
 
     void terminate_all() {
@@ -223,6 +331,11 @@ private:
     std::string m_dir;
     int m_child_fd = -1;
     pid_t m_ingest_pid = -1;
+    int m_sink_metrics = 0;
+    int m_ingest_metrics = 0;
+    bool m_tty = ::isatty(STDERR_FILENO) == 1;
+    bool m_shown = false;
+    core::TimePoint m_started = core::now();
     std::map<pid_t, Child> m_children;
 };
 
@@ -279,6 +392,9 @@ void add_run_options(CLI::App& run, RunOptions& o) {
     add_option(run, "--max-in-flight", o.max_in_flight, "batches held between ingest and output")
         ->check(CLI::Range(1u, 1000000u))
         ->group("Topology");
+    core::add_flag(run, "--no-progress", o.no_progress,
+                   "no progress display (a bar on a terminal, else a line every 10 s)")
+        ->group("Operating");
     add_option(run, "--child-log-level", o.child_log_level,
                "log level of the ventilator, workers and ingest")
         ->check(CLI::IsMember({"error", "warn", "info", "debug"}))

@@ -28,6 +28,7 @@ struct RunOptions {
     std::uint32_t credits = 2;
     std::uint32_t max_in_flight = 64;
     std::string child_log_level = "warn";
+    bool no_progress = false;
     core::NodeOptions node;
 };
 
