@@ -68,6 +68,9 @@ struct Registry::Entry {
     std::unique_ptr<Histogram> histogram;
 };
 
+Registry::Registry() = default;
+Registry::~Registry() = default;
+
 Registry::Entry& Registry::find_or_add(const std::string& name, const std::string& help,
                                        const std::string& labels, int kind) {
     std::lock_guard lock(m_mutex);

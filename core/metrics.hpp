@@ -71,6 +71,11 @@ private:
 
 class Registry {
 public:
+    Registry();
+    ~Registry();
+    Registry(const Registry&) = delete;
+    Registry& operator=(const Registry&) = delete;
+
     // Registers a metric once (name and labels identify it; `labels` is the inside of {...}, e.g.
     // `worker="w1"`) and returns it; the reference stays valid for the life of the process.
     Counter& counter(const std::string& name, const std::string& help,

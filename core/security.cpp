@@ -171,6 +171,7 @@ void configure_security(const CurveOptions& o) {
 
 void stop_security() noexcept {
     g_zap.reset();
+    g_keys = Keys{};
 }
 
 bool curve_enabled() noexcept {

@@ -1,0 +1,102 @@
+#include "core/metrics.hpp"
+
+#include <catch2/catch.hpp>
+#include <httplib.h>
+#include <thread>
+
+using namespace sluice::core;
+
+TEST_CASE("the registry renders counters, gauges and histograms in the Prometheus text format",
+          "[metrics]") {
+    Registry r;
+    r.counter("t_events_total", "events seen").inc(41);
+    r.counter("t_events_total", "events seen").inc(); // the same metric, found again
+    r.gauge("t_depth", "queue depth").set(7.5);
+    auto& h = r.histogram("t_latency_seconds", "latency", {0.01, 0.1});
+    h.observe(0.005);
+    h.observe(0.05, 2);
+    h.observe(5.0);
+    const std::string text = r.render("sink");
+    CHECK(text.find("# HELP t_events_total events seen\n# TYPE t_events_total counter\n"
+                    "t_events_total{role=\"sink\"} 42\n") != std::string::npos);
+    CHECK(text.find("# TYPE t_depth gauge\nt_depth{role=\"sink\"} 7.5\n") != std::string::npos);
+    CHECK(text.find("t_latency_seconds_bucket{role=\"sink\",le=\"0.01\"} 1\n") !=
+          std::string::npos);
+    CHECK(text.find("t_latency_seconds_bucket{role=\"sink\",le=\"0.1\"} 3\n") != std::string::npos);
+    CHECK(text.find("t_latency_seconds_bucket{role=\"sink\",le=\"+Inf\"} 4\n") !=
+          std::string::npos);
+    CHECK(text.find("t_latency_seconds_sum{role=\"sink\"} 5.105\n") != std::string::npos);
+    CHECK(text.find("t_latency_seconds_count{role=\"sink\"} 4\n") != std::string::npos);
+}
+
+TEST_CASE("labelled metrics of one name share one HELP and TYPE header", "[metrics]") {
+    Registry r;
+    r.counter("t_done_total", "done", "worker=\"a\"").inc(1);
+    r.counter("t_done_total", "done", "worker=\"b\"").inc(2);
+    const std::string text = r.render("ventilator");
+    CHECK(text == "# HELP t_done_total done\n# TYPE t_done_total counter\n"
+                  "t_done_total{role=\"ventilator\",worker=\"a\"} 1\n"
+                  "t_done_total{role=\"ventilator\",worker=\"b\"} 2\n");
+}
+
+TEST_CASE("percentiles are within the bucket resolution of the true value", "[metrics]") {
+    Percentiles p;
+    CHECK(p.at(0.5) == 0);
+    for (std::uint64_t v = 1; v <= 10000; ++v) p.record(v);
+    CHECK(p.count() == 10000);
+    // True p50 = 5000, p99 = 9900: 16 sub-buckets per power of two give at most 1/16 below.
+    CHECK(p.at(0.5) <= 5000);
+    CHECK(p.at(0.5) >= 5000 * 15 / 16);
+    CHECK(p.at(0.99) <= 9900);
+    CHECK(p.at(0.99) >= 9900 * 15 / 16);
+    CHECK(p.at(0.0) == 1);
+    Percentiles small;
+    small.record(3, 5);
+    CHECK(small.at(0.5) == 3); // values below 16 are exact
+}
+
+TEST_CASE("the metrics server answers GET /metrics with the registry's text", "[metrics]") {
+    records_counter().inc(3);
+    MetricsServer server("127.0.0.1:0", "worker");
+    REQUIRE(server.port() > 0);
+    httplib::Client client("127.0.0.1", server.port());
+    const auto res = client.Get("/metrics");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->body.find("sluice_records_total{role=\"worker\"}") != std::string::npos);
+    CHECK(client.Get("/other")->status == 404);
+}
+
+TEST_CASE("a bad --metrics address is refused with a message naming it", "[metrics]") {
+    CHECK_THROWS_WITH(MetricsServer("localhost", "x"),
+                      Catch::Contains("'localhost' is not HOST:PORT"));
+    CHECK_THROWS_WITH(MetricsServer("127.0.0.1:99999", "x"), Catch::Contains("not HOST:PORT"));
+}
+
+// The node's thread updates metrics while the HTTP thread renders them: run under TSan in CI.
+TEST_CASE("metrics updated by one thread while another renders them stay exact",
+          "[metrics][threads]") {
+    Registry r;
+    auto& c = r.counter("t_n_total", "n");
+    auto& g = r.gauge("t_g", "g");
+    auto& h = r.histogram("t_h", "h", {1.0});
+    constexpr int k_updates = 200000;
+    std::thread writer([&] {
+        for (int i = 0; i < k_updates; ++i) {
+            c.inc();
+            g.set(i);
+            h.observe(0.5);
+        }
+    });
+    std::size_t renders = 0;
+    while (c.value() < k_updates) {
+        const std::string text = r.render("x");
+        CHECK(text.find("t_n_total{role=\"x\"}") != std::string::npos);
+        ++renders;
+    }
+    writer.join();
+    CHECK(c.value() == k_updates);
+    CHECK(h.count() == k_updates);
+    CHECK(h.sum() == Approx(0.5 * k_updates));
+    CHECK(renders > 0);
+}
