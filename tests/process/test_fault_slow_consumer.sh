@@ -7,8 +7,10 @@
 # at most 16 MB/s; that pacing is the load). The same topology writing to a file with no slow
 # reader is the unthrottled, fault-free run. Checks:
 #  - the slow run's output is byte-identical to the unthrottled output (nothing lost or doubled);
-#  - the ingest was slowed: its elapsed time ("summary: stream ... in X s") is at least twice the
-#    unthrottled run's and at least half the time the reader needs at its maximum speed;
+#  - the ingest was slowed: its elapsed time ("summary: stream ... in X s") is at least 1.5 times the
+#    unthrottled run's and at least half the time the reader needs at its maximum speed (the ingest
+#    finishes while the last in-flight batches and the pipe's buffer still wait for the reader, and
+#    under AddressSanitizer the unthrottled run is itself slow, so the ratio cannot be larger);
 #  - every process's peak RSS (VmHWM, sampled every 50 ms while it runs) stays under 100 MB.
 #
 # Why 100 MB: with --max-in-flight 16 and 1,000-reading batches (about 40 KB of msgpack in, about
@@ -96,6 +98,6 @@ lines=$(wc -l <"$T/slow.jsonl")
 bytes=$(stat -c %s "$T/slow.jsonl")
 # The reader takes at least bytes / 64 KiB * 4 ms.
 min_reader=$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 65536 * 0.004 }')
-awk -v s="$SLOWT" -v f="$FAST" -v m="$min_reader" 'BEGIN { exit !(s >= 2 * f && s >= 0.5 * m) }' ||
+awk -v s="$SLOWT" -v f="$FAST" -v m="$min_reader" 'BEGIN { exit !(s >= 1.5 * f && s >= 0.5 * m) }' ||
     fail "the ingest was not slowed by the slow consumer: $SLOWT s vs $FAST s unthrottled (reader needs >= $min_reader s)"
 note "PASS: $lines records identical; ingest $SLOWT s slowed vs $FAST s unthrottled (reader >= $min_reader s)"
