@@ -180,6 +180,32 @@ Counter& malformed_counter() {
                              "malformed or foreign messages dropped");
 }
 
+namespace {
+
+struct StatusSlot {
+    std::mutex mutex;
+    std::string text;
+};
+
+StatusSlot& status_slot() {
+    static StatusSlot slot;
+    return slot;
+}
+
+} // namespace
+
+void publish_status(std::string text) {
+    StatusSlot& slot = status_slot();
+    std::lock_guard lock(slot.mutex);
+    slot.text.swap(text);
+}
+
+std::string published_status() {
+    StatusSlot& slot = status_slot();
+    std::lock_guard lock(slot.mutex);
+    return slot.text;
+}
+
 struct MetricsServer::Impl {
     httplib::Server server;
     std::thread thread;
@@ -200,6 +226,17 @@ MetricsServer::MetricsServer(const std::string& host_port, std::string role)
     if (host.empty() || host == "*") host = "0.0.0.0";
     m_impl->server.Get("/metrics", [role](const httplib::Request&, httplib::Response& res) {
         res.set_content(metrics().render(role), "text/plain; version=0.0.4");
+    });
+    m_impl->server.Get("/status", [role](const httplib::Request&, httplib::Response& res) {
+        std::string text = published_status();
+        if (text.empty()) {
+            res.status = 404;
+            res.set_content("the " + role +
+                                " has no status table; ask the ventilator's --metrics address\n",
+                            "text/plain");
+            return;
+        }
+        res.set_content(std::move(text), "text/plain; charset=utf-8");
     });
     m_port = port == 0 ? m_impl->server.bind_to_any_port(host)
                        : (m_impl->server.bind_to_port(host, port) ? port : -1);

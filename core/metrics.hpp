@@ -104,8 +104,13 @@ private:
 // sluice_malformed_messages_total: malformed or foreign messages dropped.
 [[nodiscard]] Counter& malformed_counter();
 
-// Serves GET /metrics on "HOST:PORT" (port 0 picks a free one) from its own thread until
-// destroyed. Throws std::runtime_error when the address cannot be bound.
+// The node's status table (only the ventilator has one), replaced whole by the node's thread and
+// served at /status; empty = none.
+void publish_status(std::string text);
+[[nodiscard]] std::string published_status();
+
+// Serves GET /metrics (and GET /status) on "HOST:PORT" (port 0 picks a free one) from its own
+// thread until destroyed. Throws std::runtime_error when the address cannot be bound.
 class MetricsServer {
 public:
     MetricsServer(const std::string& host_port, std::string role);

@@ -430,6 +430,53 @@ int keygen(const KeygenOptions& o) {
     return 0;
 }
 
+int status(const StatusOptions& o) {
+    std::string endpoint = o.endpoint;
+    if (endpoint.starts_with("http://")) endpoint.erase(0, 7);
+    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+    const auto colon = endpoint.rfind(':');
+    int port = 0;
+    if (colon != std::string::npos) {
+        const char* last = endpoint.data() + endpoint.size();
+        const auto [end, ec] = std::from_chars(endpoint.data() + colon + 1, last, port);
+        if (ec != std::errc{} || end != last) port = 0;
+    }
+    if (colon == 0 || port <= 0 || port > 65535) {
+        throw core::UsageError("ENDPOINT '" + o.endpoint +
+                               "' is not HOST:PORT (the ventilator's --metrics address)");
+    }
+    httplib::Client client(endpoint.substr(0, colon), port);
+    client.set_connection_timeout(2, 0);
+    client.set_read_timeout(2, 0);
+    const bool tty = !o.once && ::isatty(STDOUT_FILENO) == 1;
+    while (true) {
+        const auto res = client.Get("/status");
+        if (!res) {
+            const auto error = res.error();
+            throw std::runtime_error(
+                "no answer from " + endpoint + "/status: " +
+                (error == httplib::Error::Connection ? std::string("cannot connect")
+                                                     : httplib::to_string(error)) +
+                " (is the ventilator running with --metrics " + endpoint + "?)");
+        }
+        if (res->status != 200) {
+            throw std::runtime_error(endpoint + "/status answered " + std::to_string(res->status) +
+                                     (res->body.empty() ? "" : ": " + res->body));
+        }
+        if (tty) {
+            // Home, clear, then the table: one redraw per interval.
+            std::cout << "\033[H\033[2J"
+                      << "sluice status " << endpoint << "  (every " << o.interval
+                      << " s; Ctrl-C quits)\n\n";
+        }
+        std::cout << res->body << (tty || o.once ? "" : "\n") << std::flush;
+        if (o.once) return 0;
+        pollfd p{core::stop_fd(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(o.interval * 1000)) > 0 || core::stop_requested())
+            return 0;
+    }
+}
+
 int launcher_main(int argc, char** argv) {
     auto app = core::make_app("sluice", "Sluice: a stream processor for sensor readings.");
     app->require_subcommand(1);
@@ -441,15 +488,25 @@ int launcher_main(int argc, char** argv) {
     auto* kg = app->add_subcommand("keygen", "make a CURVE key pair NAME.public / NAME.secret");
     core::add_option(*kg, "--name", keygen_options.name, "file name stem of the key pair");
     core::add_option(*kg, "--dir", keygen_options.dir, "directory to write the keys to");
+    StatusOptions status_options;
+    auto* st = app->add_subcommand(
+        "status", "show a running topology from its ventilator: workers, streams, sink position");
+    st->add_option("ENDPOINT", status_options.endpoint,
+                   "HOST:PORT the ventilator serves --metrics on")
+        ->required();
+    core::add_flag(*st, "--once", status_options.once, "print the table once and exit");
+    core::add_option(*st, "--interval", status_options.interval, "seconds between redraws")
+        ->check(CLI::Range(0.1, 3600.0));
     // CLI11 reports a missing subcommand before an unknown flag; name the flag, as every node does.
     if (argc > 1 && argv[1][0] == '-' && std::string_view(argv[1]) != "--help" &&
         std::string_view(argv[1]) != "-h" && std::string_view(argv[1]) != "--version") {
         std::cerr << "sluice: error: unknown option " << argv[1]
-                  << " (expected a subcommand: run or keygen; see --help)\n";
+                  << " (expected a subcommand: run, status or keygen; see --help)\n";
         return 2;
     }
     return core::run_node(*app, argc, argv, &run_options.node, [&] {
         if (kg->parsed()) return keygen(keygen_options);
+        if (st->parsed()) return status(status_options);
         return run_job(run_options, self_directory());
     });
 }

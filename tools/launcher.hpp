@@ -1,7 +1,7 @@
 // The `sluice` launcher. `sluice run` starts a whole local topology for one job (ventilator, sink,
 // N workers and one ingest as child processes over ipc:// endpoints in a private directory, so no
-// port is needed and runs never collide) and returns the job's status. `sluice keygen` makes a
-// CURVE key pair.
+// port is needed and runs never collide) and returns the job's status. `sluice status` shows a
+// running topology from its ventilator. `sluice keygen` makes a CURVE key pair.
 #pragma once
 
 #include "core/options.hpp"
@@ -37,8 +37,17 @@ struct KeygenOptions {
     std::string dir = ".";
 };
 
+struct StatusOptions {
+    std::string endpoint; // HOST:PORT of the ventilator's --metrics
+    bool once = false;
+    double interval = 1.0;
+};
+
 [[nodiscard]] int run_job(const RunOptions& options, const std::string& self_dir);
 [[nodiscard]] int keygen(const KeygenOptions& options);
+// `sluice status ENDPOINT`: the ventilator's live topology table (GET /status), redrawn every
+// interval on a terminal, printed once with --once.
+[[nodiscard]] int status(const StatusOptions& options);
 
 int launcher_main(int argc, char** argv);
 

@@ -9,11 +9,14 @@
 #include "core/security.hpp"
 #include "core/sockets.hpp"
 
+#include <cctype>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <random>
 #include <set>
 #include <unordered_map>
+#include <vector>
 
 namespace sluice::ventilator {
 
@@ -93,15 +96,20 @@ struct Batch {
 
 struct Worker {
     std::string name;
+    std::string address; // the peer's address as ZeroMQ saw it (empty over ipc://)
     std::uint32_t credits = 1;
     std::set<std::uint64_t> assigned;
     TimePoint last_seen{};
     std::uint64_t batches_done = 0;
+    std::uint64_t records_done = 0;
+    std::uint64_t records_at_last_status = 0;
+    double rate = 0; // records/s over the last status interval
     bool configured = false;
 };
 
 struct Stream {
     std::string peer;             // routing id of its ingest connection
+    std::string address;          // the peer's address as ZeroMQ saw it (empty over ipc://)
     std::uint64_t next_batch = 0; // batch number expected next
     std::uint64_t records = 0;
     bool ended = false;
@@ -139,6 +147,47 @@ std::string id_of(const zmq::message_t& m) {
     return std::string(m.data<char>(), m.size());
 }
 
+// The remote address of the connection a message came in on, when the transport has one.
+std::string peer_address(zmq::message_t& m) {
+    const char* address = zmq_msg_gets(m.handle(), "Peer-Address");
+    return address == nullptr ? std::string() : std::string(address);
+}
+
+std::string with_commas(std::uint64_t n) {
+    std::string s = std::to_string(n);
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+        s.insert(static_cast<std::size_t>(i), ",");
+    return s;
+}
+
+std::string seconds_text(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", s);
+    return buf;
+}
+
+// Columns padded to their widest cell, two spaces apart; numbers (cells starting with a digit)
+// right-aligned.
+void append_table(std::string& out, const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> width;
+    for (const auto& row : rows) {
+        width.resize(std::max(width.size(), row.size()));
+        for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    }
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::string line;
+        for (std::size_t i = 0; i < rows[r].size(); ++i) {
+            const std::string& cell = rows[r][i];
+            const std::string pad(width[i] - cell.size(), ' ');
+            const bool numeric = r > 0 && !cell.empty() && (std::isdigit(cell[0]) != 0);
+            if (i > 0) line += "  ";
+            line += numeric ? pad + cell : cell + pad;
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out += line + "\n";
+    }
+}
+
 class Ventilator {
 public:
     explicit Ventilator(const Options& o)
@@ -163,7 +212,11 @@ public:
     int run() {
         core::Ticker stats(m_options.node.stats_interval);
         core::Ticker heartbeat(m_options.heartbeat_interval);
+        // The table behind `sluice status`, refreshed once a second when --metrics serves it.
+        core::Ticker status_table(m_options.node.metrics.empty() ? 0.0 : 1.0);
         m_started = core::now();
+        m_last_status = m_started;
+        if (!m_options.node.metrics.empty()) publish_status_table(m_started);
         TimePoint drain_deadline{};
         while (true) {
             if (!m_draining && core::stop_requested()) {
@@ -202,6 +255,7 @@ public:
             dispatch(t);
             if (heartbeat.due(t)) send_heartbeats(t);
             publish_gauges();
+            if (status_table.due(t)) publish_status_table(t);
             if (stats.due(t)) log_status();
             if (m_finished) break;
             if (m_draining && m_batches.empty() && !m_sink_known)
@@ -240,6 +294,7 @@ private:
 
     void on_stream_batch(const std::string& peer, const Header& h) {
         Stream& s = m_streams[h.id];
+        if (s.peer != peer) s.address = peer_address(m_frames[1]);
         s.peer = peer;
         if (m_job_complete || s.ended) {
             ack(peer, h.id, s);
@@ -312,6 +367,7 @@ private:
 
     void on_stream_end(const std::string& peer, const Header& h) {
         Stream& s = m_streams[h.id];
+        if (s.peer != peer) s.address = peer_address(m_frames[1]);
         s.peer = peer;
         if (!s.ended && h.seq == s.next_batch) {
             s.ended = true;
@@ -392,6 +448,7 @@ private:
         w.credits = static_cast<std::uint32_t>(
             std::clamp<std::uint64_t>(h.extra, 1, m_options.max_credits));
         w.last_seen = t;
+        w.address = peer_address(m_frames[1]);
         m_worker_table.emplace(peer, std::move(w));
         core::log_info("worker ", m_worker_table[peer].name, " joined with ",
                        m_worker_table[peer].credits, " credits (", m_worker_table.size(),
@@ -413,6 +470,7 @@ private:
         // Counted before the lookup: the sink's commit may overtake this message and release the
         // batch, but the worker did the work all the same.
         ++w.batches_done;
+        w.records_done += h.count;
         ++m_done_by_worker[w.name];
         w.assigned.erase(h.seq);
         Batch* b = find_batch(h.seq);
@@ -628,6 +686,8 @@ private:
         const bool first = !m_sink_known;
         m_sink_known = true;
         m_sink_peer = peer;
+        m_sink_name = std::string(h.name.substr(0, 128));
+        m_sink_address = peer_address(m_frames[1]);
         m_sink_seen = core::now();
         m_config.format = static_cast<core::OutputFormat>(h.extra);
         send_sink(Header{MsgType::job_start, m_job_id, 0, 0, m_config.heavy > 0 ? 1u : 0u, {}});
@@ -722,6 +782,67 @@ private:
         m_gauges.streams.set(static_cast<double>(m_streams.size()));
     }
 
+    // The live table of `sluice status` (served at /status): the job, the sink's position, every
+    // worker with its address, work done, work in hand and rate, and every ingest stream.
+    void publish_status_table(TimePoint t) {
+        const double dt = std::max(core::elapsed_seconds(m_last_status, t), 1e-6);
+        m_last_status = t;
+        std::size_t in_flight = 0;
+        for (auto& [peer, w] : m_worker_table) {
+            in_flight += w.assigned.size();
+            w.rate = static_cast<double>(w.records_done - w.records_at_last_status) / dt;
+            w.records_at_last_status = w.records_done;
+        }
+        const std::uint64_t accepted = m_counters.records_in.value();
+        const double input_rate = static_cast<double>(accepted - m_records_at_last_status) / dt;
+        m_records_at_last_status = accepted;
+        const char* state = m_finished                     ? "finished"
+                            : m_draining                   ? "draining after a stop signal"
+                            : m_job_complete               ? "input complete, finishing"
+                            : m_options.expect_ingest == 0 ? "running (endless job)"
+                                                           : "running";
+        std::string out = "job " + std::to_string(m_job_id) + "  " + state + "  up " +
+                          seconds_text(core::elapsed_seconds(m_started)) + "\n";
+        out += "input  streams " + std::to_string(m_streams.size()) + " (" +
+               std::to_string(m_streams_ended) + " ended), " + with_commas(accepted) +
+               " readings accepted, " + with_commas(static_cast<std::uint64_t>(input_rate)) +
+               "/s\n";
+        out +=
+            "sink   " +
+            (m_sink_known ? m_sink_name + (m_sink_address.empty() ? "" : " at " + m_sink_address) +
+                                ", " + with_commas(m_records_written) + " records written (" +
+                                std::to_string(m_committed) + " batches), last heard " +
+                                seconds_text(core::elapsed_seconds(m_sink_seen, t)) + " ago"
+                          : std::string("not connected")) +
+            "\n";
+        out += "work   " + std::to_string(m_batches.size()) + " batches held, " +
+               std::to_string(m_queue.size()) + " queued, " + std::to_string(in_flight) +
+               " in flight; retries " + std::to_string(m_counters.redispatched.value()) +
+               ", workers lost " + std::to_string(m_counters.workers_lost.value()) +
+               ", malformed messages " + std::to_string(m_counters.malformed.value()) + "\n\n";
+        std::vector<std::vector<std::string>> rows = {{"WORKER", "ADDRESS", "BATCHES DONE",
+                                                       "RECORDS DONE", "IN FLIGHT", "CREDITS",
+                                                       "RECORDS/S", "LAST HEARD"}};
+        for (const auto& [peer, w] : m_worker_table) {
+            rows.push_back({w.name, w.address.empty() ? "-" : w.address,
+                            with_commas(w.batches_done), with_commas(w.records_done),
+                            std::to_string(w.assigned.size()), std::to_string(w.credits),
+                            with_commas(static_cast<std::uint64_t>(w.rate)),
+                            seconds_text(core::elapsed_seconds(w.last_seen, t)) + " ago"});
+        }
+        append_table(out, rows);
+        out += "(" + std::to_string(m_worker_table.size()) + " workers)\n\n";
+        rows = {{"STREAM", "ADDRESS", "BATCHES", "READINGS", "STATE"}};
+        for (const auto& [id, s] : m_streams) {
+            rows.push_back({std::to_string(id), s.address.empty() ? "-" : s.address,
+                            with_commas(s.next_batch), with_commas(s.records),
+                            s.ended ? "ended" : "open"});
+        }
+        append_table(out, rows);
+        out += "(" + std::to_string(m_streams.size()) + " ingest streams)\n";
+        core::publish_status(std::move(out));
+    }
+
     void log_status() {
         const double secs = core::elapsed_seconds(m_started);
         std::size_t in_flight = 0;
@@ -784,6 +905,10 @@ private:
 
     bool m_sink_known = false;
     std::string m_sink_peer;
+    std::string m_sink_name;
+    std::string m_sink_address;
+    TimePoint m_last_status{};
+    std::uint64_t m_records_at_last_status = 0;
     TimePoint m_sink_seen{};
     std::uint64_t m_committed = 0;
     std::uint64_t m_records_written = 0;
