@@ -33,7 +33,7 @@ sluice_rate() { # prints readings/s of one `sluice run`; extra flags pass throug
     local input=$1 n=$2; shift 2
     local t0 t1
     t0=$(date +%s.%N)
-    "$BIN/sluice" run --input "$input" --workers 2 --output "$WORK/out.jsonl" "$@" 2>/dev/null
+    "$BIN/sluice" run --input "$input" --workers 2 --output "${OUT:-$WORK/out.jsonl}" "$@" 2>/dev/null
     t1=$(date +%s.%N)
     $PY -c "print(round($n / ($t1 - $t0)))"
 }
@@ -48,18 +48,28 @@ case ${1:-throughput} in
 throughput)
     n=${2:-2000000} runs=${3:-5}
     input=$(make_input "$n")
-    : >"$WORK/s" && : >"$WORK/z" && : >"$WORK/p"
+    : >"$WORK/s" && : >"$WORK/m" && : >"$WORK/z" && : >"$WORK/p"
     for ((i = 1; i <= runs; i++)); do
         sluice_rate "$input" "$n" >>"$WORK/s"
+        OUT=/dev/shm/sluice-bench-out.jsonl sluice_rate "$input" "$n" >>"$WORK/m"
+        rm -f /dev/shm/sluice-bench-out.jsonl
         peer_rate pyzmq_pipeline.py --records "$n" --batch 1000 --workers 2 >>"$WORK/z"
         peer_rate seed_pool.py --records "$n" --batch 1000 --workers 2 >>"$WORK/p"
     done
-    s=$(median <"$WORK/s") z=$(median <"$WORK/z") p=$(median <"$WORK/p")
-    echo "records=$n runs=$runs (medians, readings/s)"
+    s=$(median <"$WORK/s") m=$(median <"$WORK/m") z=$(median <"$WORK/z") p=$(median <"$WORK/p")
+    bytes=$(stat -c %s "$WORK/out.jsonl")
+    echo "records=$n runs=$runs (medians, readings/s); output $((bytes / n)) bytes/record"
     echo "sluice (CSV file -> 2 workers -> JSONL file, with window stats): $s   runs: $(tr '\n' ' ' <"$WORK/s")"
+    echo "sluice, the JSONL file on tmpfs (/dev/shm):                     $m   runs: $(tr '\n' ' ' <"$WORK/m")"
     echo "pyzmq_pipeline (batch 1000, 2 workers, in memory):             $z   runs: $(tr '\n' ' ' <"$WORK/z")"
     echo "seed_pool (batch 1000, 2 workers, in memory):                  $p   runs: $(tr '\n' ' ' <"$WORK/p")"
     $PY -c "print(f'ratio sluice/pyzmq = {$s/$z:.1f}x, sluice/seed_pool = {$s/$p:.1f}x')"
+    # The disk's own ceiling for a file of that size, written as the sink writes it.
+    dd if=/dev/zero of="$WORK/dd.out" bs=256k count=$((bytes / 262144)) conv=fsync 2>&1 | tail -1 |
+        sed 's/^/disk write ceiling (dd, 256 KiB blocks, with fsync): /'
+    dd if=/dev/zero of="$WORK/dd.out" bs=256k count=$((bytes / 262144)) 2>&1 | tail -1 |
+        sed 's/^/disk write ceiling (dd, 256 KiB blocks, page cache only): /'
+    rm -f "$WORK/dd.out"
     ;;
 heavy)
     n=${2:-500000} runs=${3:-3}
