@@ -117,7 +117,99 @@ void append_json_double(std::string& out, double v) {
     append_shortest(out, v); // already writes `null` for non-finite values
 }
 
+// True when `s` goes into a JSON string as it is (printable ASCII without '"' or '\\').
+bool json_plain(std::string_view s) noexcept {
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+    }
+    return true;
+}
+
+// The fast path of a JSON Lines record: written with a cursor into a buffer on the stack (fixed
+// text as constant-size copies, numbers by to_chars in place) and appended to `out` once, instead
+// of some twenty std::string appends. It holds any record whose strings need no escaping and
+// are at most k_fast_text bytes together; others take append_json_general.
+class JsonCursor {
+public:
+    static constexpr std::size_t k_fast_text = 256;
+    // Keys and punctuation (175 bytes with heavy), 11 numbers of at most 24 characters (each given
+    // k_number_buffer_size), the strings.
+    static constexpr std::size_t k_capacity = 192 + 11 * k_number_buffer_size + k_fast_text;
+
+    template <std::size_t N>
+    void text(const char (&s)[N]) noexcept {
+        std::memcpy(m_p, s, N - 1);
+        m_p += N - 1;
+    }
+    void text(std::string_view s) noexcept {
+        std::memcpy(m_p, s.data(), s.size());
+        m_p += s.size();
+    }
+    void number(double v) noexcept {
+        if (!std::isfinite(v)) {
+            text("null");
+            return;
+        }
+        m_p = std::to_chars(m_p, m_p + k_number_buffer_size, v).ptr;
+    }
+    void number(std::uint32_t v) noexcept {
+        m_p = std::to_chars(m_p, m_p + k_number_buffer_size, v).ptr;
+    }
+    void append_to(std::string& out) const {
+        out.append(m_buffer.data(), static_cast<std::size_t>(m_p - m_buffer.data()));
+    }
+
+private:
+    std::array<char, k_capacity> m_buffer; // written before read; no need to zero it
+    char* m_p = m_buffer.data();
+};
+
+void append_json_general(std::string& out, const ReadingView& r, const Features& f,
+                         bool with_heavy);
+
 void append_json(std::string& out, const ReadingView& r, const Features& f, bool with_heavy) {
+    if (r.sensor_id.size() + r.unit.size() > JsonCursor::k_fast_text || !json_plain(r.sensor_id) ||
+        !json_plain(r.unit)) {
+        append_json_general(out, r, f, with_heavy);
+        return;
+    }
+    JsonCursor c;
+    c.text(R"({"sensorId":")");
+    c.text(r.sensor_id);
+    c.text(R"(","timestamp":)");
+    c.number(r.timestamp);
+    c.text(R"(,"value":)");
+    c.number(r.value);
+    c.text(R"(,"unit":")");
+    c.text(r.unit);
+    c.text(R"(","normalized":)");
+    c.number(f.normalized);
+    c.text(R"(,"feature":)");
+    c.number(f.feature);
+    c.text(R"(,"windowCount":)");
+    c.number(f.window_count);
+    c.text(R"(,"windowMean":)");
+    c.number(f.window_mean);
+    c.text(R"(,"windowStd":)");
+    c.number(f.window_std);
+    c.text(R"(,"windowMin":)");
+    c.number(f.window_min);
+    c.text(R"(,"windowMax":)");
+    c.number(f.window_max);
+    c.text(R"(,"zscore":)");
+    c.number(f.zscore);
+    if (with_heavy) {
+        c.text(R"(,"heavy":)");
+        c.number(f.heavy);
+    }
+    c.text("}\n");
+    c.append_to(out);
+}
+
+// Any record, escaping as needed; the same bytes as JsonCursor's for records both can write.
+void append_json_general(std::string& out, const ReadingView& r, const Features& f,
+                         bool with_heavy) {
     out.append(R"({"sensorId":")");
     append_json_escaped(out, r.sensor_id);
     out.append(R"(","timestamp":)");

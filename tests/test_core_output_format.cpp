@@ -143,6 +143,39 @@ TEST_CASE("A JSON line with heavy ends with the heavy field after zscore") {
           "\n");
 }
 
+TEST_CASE("A JSON line with long plain strings is the same whichever path writes it") {
+    // Strings of up to 256 bytes together take the formatter's stack-buffer path, longer ones
+    // the general one; both must give the bytes spelled out here. Every field at its widest:
+    // 17 significant digits and an exponent.
+    const double wide = -2.2250738585072014e-308;
+    Features f;
+    f.normalized = f.feature = f.window_mean = f.window_std = f.window_min = f.window_max =
+        f.zscore = f.heavy = wide;
+    f.window_count = 4294967295u;
+    for (const std::size_t id_length : {1u, 200u, 255u, 256u}) {
+        for (const std::size_t unit_length : {0u, 1u, 56u, 100u}) {
+            const std::string id(id_length, 'x');
+            const std::string unit(unit_length, 'u');
+            std::string expected = R"({"sensorId":")" + id + R"(","timestamp":)";
+            for (const char* key : {"", "value"}) {
+                if (*key != 0) expected += R"(,"value":)";
+                expected += "-2.2250738585072014e-308";
+            }
+            expected += R"(,"unit":")" + unit + R"(")";
+            for (const char* key : {"normalized", "feature"})
+                expected += ","s + '"' + key + R"(":-2.2250738585072014e-308)";
+            expected += R"(,"windowCount":4294967295)";
+            for (const char* key :
+                 {"windowMean", "windowStd", "windowMin", "windowMax", "zscore", "heavy"})
+                expected += ","s + '"' + key + R"(":-2.2250738585072014e-308)";
+            expected += "}\n";
+            INFO("sensorId " << id_length << " bytes, unit " << unit_length << " bytes");
+            CHECK(format(OutputFormat::jsonl, ReadingView{id, wide, wide, unit}, f, true) ==
+                  expected);
+        }
+    }
+}
+
 TEST_CASE("Records are appended after what the buffer already holds") {
     std::string out = "prefix|";
     append_record(out, OutputFormat::csv, sample_reading(), sample_features(), false);
