@@ -75,13 +75,13 @@ heavy)
     n=${2:-500000} runs=${3:-3}
     input=$(make_input "$n")
     single=$("$BIN/bench/sluice_bench" --benchmark_filter='BM_compute_features/100/100' --benchmark_min_time=1 \
-        --benchmark_format=csv 2>/dev/null | tail -1 | awk -F, '{print $(NF-1)}' | tr -d '"')
+        --benchmark_format=csv 2>/dev/null | awk -F, '$1 ~ /BM_compute_features/ {print $7}')
     : >"$WORK/h"
     for ((i = 1; i <= runs; i++)); do sluice_rate "$input" "$n" --heavy 100 >>"$WORK/h"; done
     h=$(median <"$WORK/h")
     cores=$(nproc)
     echo "heavy 100: sluice $h readings/s (runs: $(tr '\n' ' ' <"$WORK/h")); single-thread kernel $single/s"
-    $PY -c "print(f'ideal = {cores} x {float(\"$single\"):.0f} = {$cores*float(\"$single\"):.0f}/s; sluice reaches {100*$h/($cores*float(\"$single\")):.0f}% of it')"
+    $PY -c "print(f'ideal = {$cores} x {float(\"$single\"):.0f} = {$cores*float(\"$single\"):.0f}/s; sluice reaches {100*$h/($cores*float(\"$single\")):.0f}% of it')"
     ;;
 batch)
     n=${2:-1000000}
@@ -93,7 +93,7 @@ batch)
     ;;
 latency)
     rate=${2:?rate}; secs=${3:-10}
-    "$BIN/sluice" run --rate "$rate" --count $((rate * secs)) --workers 2 --output "$WORK/out.jsonl" \
+    "$BIN/sluice" run --rate "$rate" --count $((rate * secs)) --workers 2 --output "${OUT:-$WORK/out.jsonl}" \
         --child-log-level warn 2>&1 | grep -E "latency|summary"
     ;;
 *) echo "usage: bench/e2e.sh throughput|heavy|batch|latency ..." >&2; exit 2 ;;

@@ -91,7 +91,8 @@ public:
 
     void finish() {
         flush();
-        if (m_owned && m_fsync && ::fsync(m_fd) != 0) {
+        // EINVAL/EROFS: a device or FIFO that has nothing to synchronise (--output /dev/null).
+        if (m_owned && m_fsync && ::fsync(m_fd) != 0 && errno != EINVAL && errno != EROFS) {
             throw std::runtime_error("cannot fsync " + m_name + ": " + std::strerror(errno));
         }
     }

@@ -53,3 +53,8 @@ STDIN_FROM="$T/in.csv" start_bg run-default "$SLUICE_BIN/sluice" run --input - -
     --workers 2
 expect_exit0 "$LAST_PID"
 compare "$T/expected-default.jsonl" "$T/run-default.out"
+
+# 4. A device as the output file (a benchmark's --output /dev/null): fsync has nothing to do
+# there, and the job must still end with status 0.
+start_bg run-null "$SLUICE_BIN/sluice" run --count 5000 --output /dev/null --workers 1
+expect_exit0 "$LAST_PID"
