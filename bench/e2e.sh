@@ -6,7 +6,9 @@
 #   bench/e2e.sh throughput [RECORDS] [RUNS]   CSV file -> 2 workers -> JSON Lines file, vs peers
 #   bench/e2e.sh heavy [RECORDS] [RUNS]        the same with --heavy 100, vs the ideal
 #   bench/e2e.sh batch [RECORDS]               batch-size sweep
+#   bench/e2e.sh credits [RECORDS]             worker credits sweep
 #   bench/e2e.sh latency RATE [SECONDS]        p50/p99/p99.9 from ingest to written at a fixed rate
+#                                              (OUT=/dev/null: output to a device, not the disk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${SLUICE_BIN:-build}
@@ -91,10 +93,18 @@ batch)
         echo "batch $b: $r readings/s"
     done
     ;;
+credits)
+    n=${2:-1000000}
+    input=$(make_input "$n")
+    for c in 1 2 4 8; do
+        r=$(for i in 1 2 3; do sluice_rate "$input" "$n" --credits "$c"; done | median)
+        echo "credits $c: $r readings/s"
+    done
+    ;;
 latency)
     rate=${2:?rate}; secs=${3:-10}
     "$BIN/sluice" run --rate "$rate" --count $((rate * secs)) --workers 2 --output "${OUT:-$WORK/out.jsonl}" \
         --child-log-level warn 2>&1 | grep -E "latency|summary"
     ;;
-*) echo "usage: bench/e2e.sh throughput|heavy|batch|latency ..." >&2; exit 2 ;;
+*) echo "usage: bench/e2e.sh throughput|heavy|batch|credits|latency ..." >&2; exit 2 ;;
 esac
