@@ -69,4 +69,12 @@ void log_line(LogLevel level, std::string_view message) {
     }
 }
 
+std::string printable_name(std::string_view raw, std::size_t max_bytes) {
+    std::string name(raw.substr(0, max_bytes));
+    for (char& c : name) {
+        if (c < 0x20 || c > 0x7e) c = '?'; // char may be signed: bytes >= 0x80 are negative
+    }
+    return name;
+}
+
 } // namespace sluice::core

@@ -2,6 +2,7 @@
 // so lines of processes sharing a terminal never interleave. Never log per record.
 #pragma once
 
+#include <cstddef>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -16,6 +17,11 @@ void set_log_program(std::string program);
 [[nodiscard]] bool set_log_level(std::string_view level);
 [[nodiscard]] bool log_enabled(LogLevel level) noexcept;
 void log_line(LogLevel level, std::string_view message);
+
+// A name chosen by a peer (a worker's or sink's --name), made safe to print in logs and in the
+// `sluice status` table: at most `max_bytes` bytes, and every byte outside printable ASCII
+// (control characters, escape sequences, non-ASCII) replaced by '?'.
+[[nodiscard]] std::string printable_name(std::string_view raw, std::size_t max_bytes = 128);
 
 template <class... Args>
 void log(LogLevel level, const Args&... args) {

@@ -444,7 +444,7 @@ private:
     void on_worker_hello(const std::string& peer, const Header& h, TimePoint t) {
         if (m_worker_table.contains(peer)) forget_worker(peer, "introduced itself again");
         Worker w;
-        w.name = std::string(h.name.substr(0, 128));
+        w.name = core::printable_name(h.name);
         w.credits = static_cast<std::uint32_t>(
             std::clamp<std::uint64_t>(h.extra, 1, m_options.max_credits));
         w.last_seen = t;
@@ -686,7 +686,7 @@ private:
         const bool first = !m_sink_known;
         m_sink_known = true;
         m_sink_peer = peer;
-        m_sink_name = std::string(h.name.substr(0, 128));
+        m_sink_name = core::printable_name(h.name);
         m_sink_address = peer_address(m_frames[1]);
         m_sink_seen = core::now();
         m_config.format = static_cast<core::OutputFormat>(h.extra);
