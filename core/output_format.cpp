@@ -126,10 +126,44 @@ bool json_plain(std::string_view s) noexcept {
     return true;
 }
 
-// The fast path of a JSON Lines record: written with a cursor into a buffer on the stack (fixed
-// text as constant-size copies, numbers by to_chars in place) and appended to `out` once, instead
-// of some twenty std::string appends. It holds any record whose strings need no escaping and
-// are at most k_fast_text bytes together; others take append_json_general.
+// The fields of a JSON Lines record in contract order, written through W: either JsonCursor (the
+// fast path) or JsonAppender (any record). One sequence for both, so they cannot disagree.
+template <class W>
+void write_json(W& w, const ReadingView& r, const Features& f, bool with_heavy) {
+    w.text(R"({"sensorId":")");
+    w.string(r.sensor_id);
+    w.text(R"(","timestamp":)");
+    w.number(r.timestamp);
+    w.text(R"(,"value":)");
+    w.number(r.value);
+    w.text(R"(,"unit":")");
+    w.string(r.unit);
+    w.text(R"(","normalized":)");
+    w.number(f.normalized);
+    w.text(R"(,"feature":)");
+    w.number(f.feature);
+    w.text(R"(,"windowCount":)");
+    w.number(f.window_count);
+    w.text(R"(,"windowMean":)");
+    w.number(f.window_mean);
+    w.text(R"(,"windowStd":)");
+    w.number(f.window_std);
+    w.text(R"(,"windowMin":)");
+    w.number(f.window_min);
+    w.text(R"(,"windowMax":)");
+    w.number(f.window_max);
+    w.text(R"(,"zscore":)");
+    w.number(f.zscore);
+    if (with_heavy) {
+        w.text(R"(,"heavy":)");
+        w.number(f.heavy);
+    }
+    w.text("}\n");
+}
+
+// The fast path: a cursor into a buffer on the stack (fixed text as constant-size copies, numbers
+// by to_chars in place), appended to the output once, instead of some twenty std::string appends.
+// It holds any record whose strings need no escaping and are at most k_fast_text bytes together.
 class JsonCursor {
 public:
     static constexpr std::size_t k_fast_text = 256;
@@ -137,12 +171,16 @@ public:
     // k_number_buffer_size), the strings.
     static constexpr std::size_t k_capacity = 192 + 11 * k_number_buffer_size + k_fast_text;
 
+    [[nodiscard]] static bool fits(const ReadingView& r) noexcept {
+        return r.sensor_id.size() + r.unit.size() <= k_fast_text && json_plain(r.sensor_id) &&
+               json_plain(r.unit);
+    }
     template <std::size_t N>
     void text(const char (&s)[N]) noexcept {
         std::memcpy(m_p, s, N - 1);
         m_p += N - 1;
     }
-    void text(std::string_view s) noexcept {
+    void string(std::string_view s) noexcept { // plain, as fits() checked
         std::memcpy(m_p, s.data(), s.size());
         m_p += s.size();
     }
@@ -165,80 +203,31 @@ private:
     char* m_p = m_buffer.data();
 };
 
-void append_json_general(std::string& out, const ReadingView& r, const Features& f,
-                         bool with_heavy);
+// Any record, escaping strings as needed, appended piece by piece.
+class JsonAppender {
+public:
+    explicit JsonAppender(std::string& out) : m_out(out) {}
+    template <std::size_t N>
+    void text(const char (&s)[N]) {
+        m_out.append(s, N - 1);
+    }
+    void string(std::string_view s) { append_json_escaped(m_out, s); }
+    void number(double v) { append_json_double(m_out, v); }
+    void number(std::uint32_t v) { append_uint(m_out, v); }
+
+private:
+    std::string& m_out;
+};
 
 void append_json(std::string& out, const ReadingView& r, const Features& f, bool with_heavy) {
-    if (r.sensor_id.size() + r.unit.size() > JsonCursor::k_fast_text || !json_plain(r.sensor_id) ||
-        !json_plain(r.unit)) {
-        append_json_general(out, r, f, with_heavy);
-        return;
+    if (JsonCursor::fits(r)) {
+        JsonCursor cursor;
+        write_json(cursor, r, f, with_heavy);
+        cursor.append_to(out);
+    } else {
+        JsonAppender appender(out);
+        write_json(appender, r, f, with_heavy);
     }
-    JsonCursor c;
-    c.text(R"({"sensorId":")");
-    c.text(r.sensor_id);
-    c.text(R"(","timestamp":)");
-    c.number(r.timestamp);
-    c.text(R"(,"value":)");
-    c.number(r.value);
-    c.text(R"(,"unit":")");
-    c.text(r.unit);
-    c.text(R"(","normalized":)");
-    c.number(f.normalized);
-    c.text(R"(,"feature":)");
-    c.number(f.feature);
-    c.text(R"(,"windowCount":)");
-    c.number(f.window_count);
-    c.text(R"(,"windowMean":)");
-    c.number(f.window_mean);
-    c.text(R"(,"windowStd":)");
-    c.number(f.window_std);
-    c.text(R"(,"windowMin":)");
-    c.number(f.window_min);
-    c.text(R"(,"windowMax":)");
-    c.number(f.window_max);
-    c.text(R"(,"zscore":)");
-    c.number(f.zscore);
-    if (with_heavy) {
-        c.text(R"(,"heavy":)");
-        c.number(f.heavy);
-    }
-    c.text("}\n");
-    c.append_to(out);
-}
-
-// Any record, escaping as needed; the same bytes as JsonCursor's for records both can write.
-void append_json_general(std::string& out, const ReadingView& r, const Features& f,
-                         bool with_heavy) {
-    out.append(R"({"sensorId":")");
-    append_json_escaped(out, r.sensor_id);
-    out.append(R"(","timestamp":)");
-    append_json_double(out, r.timestamp);
-    out.append(R"(,"value":)");
-    append_json_double(out, r.value);
-    out.append(R"(,"unit":")");
-    append_json_escaped(out, r.unit);
-    out.append(R"(","normalized":)");
-    append_json_double(out, f.normalized);
-    out.append(R"(,"feature":)");
-    append_json_double(out, f.feature);
-    out.append(R"(,"windowCount":)");
-    append_uint(out, f.window_count);
-    out.append(R"(,"windowMean":)");
-    append_json_double(out, f.window_mean);
-    out.append(R"(,"windowStd":)");
-    append_json_double(out, f.window_std);
-    out.append(R"(,"windowMin":)");
-    append_json_double(out, f.window_min);
-    out.append(R"(,"windowMax":)");
-    append_json_double(out, f.window_max);
-    out.append(R"(,"zscore":)");
-    append_json_double(out, f.zscore);
-    if (with_heavy) {
-        out.append(R"(,"heavy":)");
-        append_json_double(out, f.heavy);
-    }
-    out.append("}\n", 2);
 }
 
 void append_csv_string(std::string& out, std::string_view s) {
