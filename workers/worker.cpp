@@ -52,9 +52,6 @@ void add_options(CLI::App& app, Options& o) {
 
 namespace {
 
-// How long a stopping worker's last messages may hold up its exit (see say_goodbye).
-constexpr int k_goodbye_linger_ms = 1000;
-
 std::string default_name() {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
@@ -101,7 +98,7 @@ public:
                 m_stop_deadline = t + core::seconds(5.0);
             }
             if (stopping && (m_outbox.empty() || t > m_stop_deadline)) {
-                say_goodbye();
+                say(MsgType::worker_bye);
                 break;
             }
             if (!m_configured && t >= next_hello && !stopping) {
@@ -279,19 +276,7 @@ private:
             core::poll(items, core::Millis(10));
             flush_outbox();
         }
-        say_goodbye();
-    }
-
-    // The last messages before exit: the goodbye, and results just handed to the sink socket.
-    // Sockets close with linger 0 (a dead peer must never hold up an exit), which would drop
-    // them if ZeroMQ's I/O thread has not written them yet, as happens on a loaded machine. A
-    // bounded linger gives them that chance. Nothing depends on their arrival: unacknowledged
-    // results are dispatched again, and a silent worker is presumed gone after --worker-timeout;
-    // they only spare the ventilator the wait.
-    void say_goodbye() {
         say(MsgType::worker_bye);
-        m_vent.set(zmq::sockopt::linger, k_goodbye_linger_ms);
-        m_sink.set(zmq::sockopt::linger, k_goodbye_linger_ms);
     }
 
     Step malformed(const std::string& what) {
