@@ -19,7 +19,7 @@
 // | heartbeat     | both ways      | job id    | 0                 | 0               | 0             |                             |
 // | reset         | vent -> worker | job id    | 0                 | 0               | 0             | (say hello again)           |
 // | job_end       | vent -> worker | job id    | 0                 | 0               | 0             |                             |
-// | worker_bye    | worker -> vent | job id    | 0                 | 0               | 0             |                             |
+// | worker_bye    | both ways      | job id    | 0                 | 0               | 0             |                             |
 // | result        | worker -> sink | job id    | global batch seq  | records         | origin us     | name: format; records bytes |
 // | sink_hello    | sink -> vent   | 0         | 0                 | 0               | format        | name                        |
 // | job_start     | vent -> sink   | job id    | 0                 | 0               | 1 if heavy    |                             |

@@ -420,8 +420,10 @@ private:
         auto it = m_worker_table.find(peer);
         if (it == m_worker_table.end()) {
             // A worker we presumed dead, or one from before a restart: it must introduce itself.
-            if (h.type != MsgType::worker_bye)
-                send_worker(peer, Header{MsgType::reset, m_job_id, 0, 0, 0, {}});
+            // A goodbye is acknowledged all the same: the worker is leaving and waits for it.
+            const auto answer =
+                h.type == MsgType::worker_bye ? MsgType::worker_bye : MsgType::reset;
+            send_worker(peer, Header{answer, m_job_id, 0, 0, 0, {}});
             return true;
         }
         Worker& w = it->second;
@@ -434,6 +436,7 @@ private:
             break;
         case MsgType::worker_bye:
             forget_worker(peer, "said goodbye");
+            send_worker(peer, Header{MsgType::worker_bye, m_job_id, 0, 0, 0, {}}); // the ack
             break;
         default:
             malformed("workers", "unexpected " + std::string(core::msg_type_name(h.type)));
@@ -629,7 +632,12 @@ private:
                 if (m_frames.size() < 2) continue;
                 const auto h = core::decode_header(
                     std::string_view(m_frames[1].data<char>(), m_frames[1].size()), error);
-                if (h && h->type == MsgType::worker_bye) waiting.erase(id_of(m_frames[0]));
+                if (h && h->type == MsgType::worker_bye) {
+                    waiting.erase(id_of(m_frames[0]));
+                    (void)core::send(
+                        m_workers, &m_frames[0],
+                        core::encode_header(Header{MsgType::worker_bye, m_job_id, 0, 0, 0, {}}));
+                }
             }
         }
     }

@@ -98,7 +98,7 @@ public:
                 m_stop_deadline = t + core::seconds(5.0);
             }
             if (stopping && (m_outbox.empty() || t > m_stop_deadline)) {
-                say(MsgType::worker_bye);
+                goodbye();
                 break;
             }
             if (!m_configured && t >= next_hello && !stopping) {
@@ -172,6 +172,7 @@ private:
         case MsgType::task:
             return on_task(*h);
         case MsgType::heartbeat:
+        case MsgType::worker_bye: // the acknowledgement of a goodbye (--serve, between jobs)
             return Step::handled;
         case MsgType::reset:
             core::log_info("the ventilator does not know this worker; introducing myself again");
@@ -276,7 +277,28 @@ private:
             core::poll(items, core::Millis(10));
             flush_outbox();
         }
+        goodbye();
+    }
+
+    // The last word to the ventilator before exiting. Sockets close with linger 0, so the
+    // goodbye is not left to linger: the worker waits (at most 1 s) for the ventilator to echo
+    // it. A ventilator that is already gone costs that second and nothing else; one that misses
+    // the goodbye still forgets the worker after --worker-timeout.
+    void goodbye() {
         say(MsgType::worker_bye);
+        const TimePoint deadline = core::now() + core::seconds(1.0);
+        while (core::now() < deadline) {
+            std::vector<zmq::pollitem_t> items = {{m_vent.handle(), 0, ZMQ_POLLIN, 0}};
+            core::poll(items, core::Millis(20));
+            while (core::receive(m_vent, m_frames, core::k_max_frames) == core::Received::message) {
+                if (m_frames.empty()) continue;
+                std::string error;
+                const auto h = core::decode_header(
+                    std::string_view(m_frames[0].data<char>(), m_frames[0].size()), error);
+                if (h && h->type == MsgType::worker_bye) return;
+            }
+        }
+        core::log_debug("the ventilator did not acknowledge the goodbye");
     }
 
     Step malformed(const std::string& what) {

@@ -16,6 +16,7 @@
 #   sample_hwm PID...      start a background sampler recording each PID's VmHWM (kB) in
 #                          $T/hwm.PID (the largest value seen; VmHWM itself only grows)
 #   fail MSG               print MSG and the tails of the logs, exit 1
+#   $SANITIZED             1 when the executables are built with AddressSanitizer
 # No sleep here is used to wait for a condition: waiting blocks on the condition itself
 # (tail -F | grep -m1, tail --pid, wait); the only sleeps are the sampler's period.
 
@@ -31,6 +32,12 @@ declare -a FAULT_ORDER=()   # in start order, so cleanup kills the newest first
 for exe in sluice sluice-ingest sluice-ventilator sluice-worker sluice-sink; do
     [[ -x $BIN/$exe ]] || { echo "FAIL: $BIN/$exe is missing (set SLUICE_BIN)" >&2; exit 1; }
 done
+
+# 1 when the executables are built with AddressSanitizer: they compute several times slower, so
+# tests scale their job sizes and bounds (never the meaning of their checks) by it.
+SANITIZED=0
+# (Not `ldd | grep -q`: under pipefail, grep leaving early can fail the pipeline with SIGPIPE.)
+if [[ $(ldd "$BIN/sluice-worker") == *libasan* ]]; then SANITIZED=1; fi
 
 note() { echo "[$(date +%T.%3N)] $*"; }
 

@@ -22,7 +22,7 @@ start_worker fast --stats-interval 0
 F=$LAST_PID
 # A sanitized build computes several times slower; the slow worker's handicap grows to match.
 throttle=0.05
-if ldd "$SLUICE_BIN/sluice-worker" | grep -q libasan; then throttle=0.25; fi
+if ((SANITIZED)); then throttle=0.25; fi
 start_worker slow --stats-interval 0 --throttle "$throttle"
 S=$LAST_PID
 wait_workers 2

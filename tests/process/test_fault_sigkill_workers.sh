@@ -10,6 +10,10 @@ source "$(dirname "$0")/fault_lib.sh"
 
 COUNT=2000000
 SENSORS=500
+LIMIT=120
+# Under AddressSanitizer the whole topology runs at ~25,000 readings/s: a quarter of the job still
+# sees some hundred kills.
+if ((SANITIZED)); then COUNT=500000 LIMIT=300; fi
 JOB=(--count "$COUNT" --sensors "$SENSORS" --batch-size 500)
 
 note "fault-free reference"
@@ -26,10 +30,10 @@ start_ingest "${JOB[@]}" --stats-interval 0
 
 kills=0
 started=2
-deadline=$((SECONDS + 120))
+deadline=$((SECONDS + LIMIT))
 # The fault injection: its sleeps are the pacing of the load, not a synchronisation.
 while kill -0 "$SINK" 2>/dev/null; do
-    ((SECONDS < deadline)) || fail "the job did not end within 120 s ($kills kills)"
+    ((SECONDS < deadline)) || fail "the job did not end within $LIMIT s ($kills kills)"
     sleep "$(printf '0.%03d' $((100 + RANDOM % 201)))"
     kill -0 "$SINK" 2>/dev/null || break
     i=$((RANDOM % ${#W[@]}))

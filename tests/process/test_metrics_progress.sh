@@ -49,7 +49,7 @@ echo "metrics: $scrapes scrapes, consistent with the file (last seen $max_seen w
 command -v script > /dev/null || fail "script (util-linux) is needed"
 script -qec "$SLUICE_BIN/sluice run --count 400000 --rate 200000 --workers 1 --output $T/bar.jsonl" /dev/null \
     > "$T/tty.txt" || fail "sluice run under a terminal failed: $(tail -c 400 "$T/tty.txt")"
-tr '\r' '\n' < "$T/tty.txt" | grep -qE '^.*\[#*\.*\] [0-9,]+ records, [0-9,]+/s, [0-9]+%, [0-9]+:[0-9]{2} left' ||
+tr '\r' '\n' < "$T/tty.txt" | grep -E >/dev/null '^.*\[#*\.*\] [0-9,]+ records, [0-9,]+/s, [0-9]+%, [0-9]+:[0-9]{2} left' ||
     fail "no progress bar on the terminal: $(tr '\r' '\n' < "$T/tty.txt" | tail -n 5)"
 [[ $(wc -l < "$T/bar.jsonl") == 400000 ]] || fail "the run with a progress bar lost records"
 echo "PASS: metrics agree with the output; progress bar shown on a terminal"
