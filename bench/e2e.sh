@@ -7,7 +7,9 @@
 #   bench/e2e.sh heavy [RECORDS] [RUNS]        the same with --heavy 100, vs the ideal
 #   bench/e2e.sh batch [RECORDS]               batch-size sweep
 #   bench/e2e.sh credits [RECORDS]             worker credits sweep
-#   bench/e2e.sh latency RATE [SECONDS]        p50/p99/p99.9 from ingest to written at a fixed rate
+#   bench/e2e.sh latency RATE|max [SECONDS] [FLAGS...]
+#                                              p50/p99/p99.9 from ingest to written at a fixed rate
+#                                              or the maximum; FLAGS go to `sluice run` (--heavy 100)
 #                                              (OUT=/dev/null: output to a device, not the disk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,8 +104,11 @@ credits)
     done
     ;;
 latency)
+    # RATE readings/s, or `max` (the generator unthrottled: about SECONDS x 1,000,000 readings);
+    # flags after SECONDS go to `sluice run` (e.g. --heavy 100).
     rate=${2:?rate}; secs=${3:-10}
-    "$BIN/sluice" run --rate "$rate" --count $((rate * secs)) --workers 2 --output "${OUT:-$WORK/out.jsonl}" \
+    if [[ $rate == max ]]; then pace=(--count $((secs * 1000000))); else pace=(--rate "$rate" --count $((rate * secs))); fi
+    "$BIN/sluice" run "${pace[@]}" --workers 2 --output "${OUT:-$WORK/out.jsonl}" "${@:4}" \
         --child-log-level warn 2>&1 | grep -E "latency|summary"
     ;;
 *) echo "usage: bench/e2e.sh throughput|heavy|batch|credits|latency ..." >&2; exit 2 ;;

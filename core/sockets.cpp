@@ -36,6 +36,12 @@ std::string bind(zmq::socket_t& socket, const std::string& endpoint, std::string
 }
 
 void connect(zmq::socket_t& socket, const std::string& endpoint, std::string_view flag) {
+    // Nodes start in any order. A connect that finds nothing bound yet is retried after
+    // reconnect_ivl: libzmq's 100 ms default made every job's first batches wait for it (a
+    // ~170 ms latency spike at start-up, bench/e2e.sh latency). Retry after 10 ms instead,
+    // doubling up to 1 s so that a peer that is down is not hammered.
+    socket.set(zmq::sockopt::reconnect_ivl, 10);
+    socket.set(zmq::sockopt::reconnect_ivl_max, 1000);
     try {
         socket.connect(endpoint);
     } catch (const zmq::error_t& e) {
