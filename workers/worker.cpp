@@ -298,7 +298,7 @@ private:
                 if (h && h->type == MsgType::worker_bye) return;
             }
         }
-        core::log_debug("the ventilator did not acknowledge the goodbye");
+        core::log_info("the ventilator did not acknowledge the goodbye within 1 s; exiting anyway");
     }
 
     Step malformed(const std::string& what) {

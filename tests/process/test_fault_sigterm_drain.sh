@@ -6,8 +6,9 @@
 #  (a) the ingest: the job ends with what was read; every process exits 0 within 20 s; the output
 #      is a prefix of the fault-free output in whole records, holding exactly the readings the
 #      ingest says it sent;
-#  (b) a worker (holding results: --throttle 0.2 --credits 4): it exits 0 within 20 s, the job finishes and the
-#      output equals the fault-free output;
+#  (b) a worker (holding results: --throttle 0.2 --credits 4): it exits 0 within 20 s, its goodbye
+#      reaches the ventilator and is acknowledged, the job finishes and the output equals the
+#      fault-free output;
 #  (c) the ventilator: it exits 0 within 20 s, the sink exits 0 with whole records (a prefix of the
 #      fault-free output), the workers exit 0; the ingest exits 0, or 1 with a message saying that
 #      the job was closed;
@@ -90,6 +91,8 @@ expect_exit ingest "$INGEST" "$BOUND"
 expect_exit "worker w2" "$W2" "$BOUND"
 grep -m1 'stopping' "$T/worker-w1.log" || fail "b: worker w1 did not log that it was stopping"
 grep -q 'worker w1 said goodbye' "$T/vent.log" || fail "b: worker w1 did not say goodbye to the ventilator"
+grep 'did not acknowledge the goodbye' "$T/worker-w1.log" &&
+    fail "b: the ventilator, still running, did not acknowledge worker w1's goodbye"
 cmp "$T/ref.jsonl" "$T/b/out.jsonl" || fail "b: the output differs from the fault-free output"
 note "b: output identical to the fault-free output"
 fi
