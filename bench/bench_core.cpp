@@ -119,4 +119,24 @@ void BM_format(benchmark::State& state) {
 }
 BENCHMARK(BM_format)->Arg(0)->Arg(1)->Arg(2);
 
+// JSON Lines of a stream with its real features (100 sensors, window 50): the window extremes
+// repeat as they do in a run, unlike BM_format's one constant record. 200,000 records per
+// iteration, so the numbers of one iteration are not all still cached in the next.
+void BM_format_stream(benchmark::State& state) {
+    const auto readings = make_readings(200000, 100);
+    const auto views = views_of(readings);
+    std::vector<Features> features;
+    compute_features(JobConfig{}, views, History{}, features);
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        for (std::size_t i = 0; i < views.size(); ++i) {
+            append_record(out, OutputFormat::jsonl, views[i], features[i], false);
+        }
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(views.size()));
+}
+BENCHMARK(BM_format_stream);
+
 } // namespace

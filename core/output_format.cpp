@@ -126,6 +126,41 @@ bool json_plain(std::string_view s) noexcept {
     return true;
 }
 
+// The shortest text of recently formatted doubles, keyed by their bits: a direct-mapped table, one
+// per thread. windowMin and windowMax are values of the sensor's window, so they stay the same for
+// many records of that sensor while its extremes stay in the window; looking their text up (a hash
+// and a compare) costs a fraction of formatting it again. The text is a function of the bits
+// alone, so a hit writes exactly what to_chars would.
+class NumberTextCache {
+public:
+    // Returns the text of the finite `v`, formatting it on a miss.
+    [[nodiscard]] std::string_view text(double v) noexcept {
+        const auto bits = std::bit_cast<std::uint64_t>(v);
+        // Fibonacci hashing: the high bits of the product mix every bit of the key.
+        Slot& slot = m_slots[(bits * 0x9E3779B97F4A7C15ull) >> (64 - k_slot_bits)];
+        if (slot.length == 0 || slot.bits != bits) {
+            const auto r = std::to_chars(slot.text.data(), slot.text.data() + slot.text.size(), v);
+            slot.length = static_cast<std::uint8_t>(r.ptr - slot.text.data());
+            slot.bits = bits;
+        }
+        return {slot.text.data(), slot.length};
+    }
+
+private:
+    static constexpr unsigned k_slot_bits = 10; // 1024 slots of 40 bytes: 40 KiB, in L2
+    struct Slot {
+        std::uint64_t bits = 0;
+        std::uint8_t length = 0; // 0: empty
+        std::array<char, 31> text{};
+    };
+    std::array<Slot, std::size_t{1} << k_slot_bits> m_slots{};
+};
+
+NumberTextCache& number_text_cache() noexcept {
+    thread_local NumberTextCache cache;
+    return cache;
+}
+
 // The fields of a JSON Lines record in contract order, written through W: either JsonCursor (the
 // fast path) or JsonAppender (any record). One sequence for both, so they cannot disagree.
 template <class W>
@@ -149,9 +184,9 @@ void write_json(W& w, const ReadingView& r, const Features& f, bool with_heavy) 
     w.text(R"(,"windowStd":)");
     w.number(f.window_std);
     w.text(R"(,"windowMin":)");
-    w.number(f.window_min);
+    w.repeated_number(f.window_min);
     w.text(R"(,"windowMax":)");
-    w.number(f.window_max);
+    w.repeated_number(f.window_max);
     w.text(R"(,"zscore":)");
     w.number(f.zscore);
     if (with_heavy) {
@@ -194,6 +229,16 @@ public:
     void number(std::uint32_t v) noexcept {
         m_p = std::to_chars(m_p, m_p + k_number_buffer_size, v).ptr;
     }
+    // A number likely to recur in the next records (windowMin, windowMax): through the cache.
+    void repeated_number(double v) noexcept {
+        if (!std::isfinite(v)) {
+            text("null");
+            return;
+        }
+        const std::string_view t = number_text_cache().text(v);
+        std::memcpy(m_p, t.data(), t.size());
+        m_p += t.size();
+    }
     void append_to(std::string& out) const {
         out.append(m_buffer.data(), static_cast<std::size_t>(m_p - m_buffer.data()));
     }
@@ -214,6 +259,7 @@ public:
     void string(std::string_view s) { append_json_escaped(m_out, s); }
     void number(double v) { append_json_double(m_out, v); }
     void number(std::uint32_t v) { append_uint(m_out, v); }
+    void repeated_number(double v) { number(v); }
 
 private:
     std::string& m_out;

@@ -392,6 +392,50 @@ TEST_CASE("Consecutive msgpack records decode as a stream") {
     CHECK(offset == out.size());
 }
 
+// windowMin and windowMax go through a per-thread cache of formatted numbers; whatever it holds,
+// each must read as the number itself. 5,000 random values (far more than the cache's slots, so
+// they evict each other) are each written three times in a row, then all again in reverse order.
+TEST_CASE("Window extremes written again and again read back as the exact values") {
+    std::mt19937_64 rng(20261202);
+    std::vector<double> values;
+    while (values.size() < 5000) {
+        const double v = std::bit_cast<double>(rng());
+        if (std::isfinite(v)) values.push_back(v);
+    }
+    values.push_back(0.0); // same text for both zeros would be wrong: -0.0 must stay "-0"
+    values.push_back(-0.0);
+    std::vector<double> order = values;
+    order.insert(order.end(), values.rbegin(), values.rend());
+    const auto field = [](const std::string& line, std::string_view key) {
+        const auto start = line.find(key) + key.size();
+        return line.substr(start, line.find_first_of(",}", start) - start);
+    };
+    const auto reads_as = [](const std::string& text, double v) {
+        double back = 1.0;
+        const auto r = std::from_chars(text.data(), text.data() + text.size(), back);
+        return r.ec == std::errc{} && r.ptr == text.data() + text.size() &&
+               std::bit_cast<std::uint64_t>(back) == std::bit_cast<std::uint64_t>(v);
+    };
+    int wrong = 0;
+    std::string first_wrong;
+    for (const double v : order) {
+        for (int repeat = 0; repeat < 3; ++repeat) {
+            Features f;
+            f.window_min = v;
+            f.window_max = -v;
+            const std::string line = format(OutputFormat::jsonl, ReadingView{"S", 1.0, v, "C"}, f);
+            const std::string min = field(line, R"("windowMin":)");
+            const std::string max = field(line, R"("windowMax":)");
+            if (!reads_as(min, v) || !reads_as(max, -v) || min != field(line, R"("value":)")) {
+                if (wrong == 0) first_wrong = line;
+                ++wrong;
+            }
+        }
+    }
+    INFO("first wrong line: " << first_wrong);
+    CHECK(wrong == 0);
+}
+
 TEST_CASE("Non-finite doubles are null in JSON") {
     CHECK(shortest(k_inf) == "null");
     CHECK(shortest(-k_inf) == "null");
