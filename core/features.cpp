@@ -46,9 +46,16 @@ WindowStats window_stats(std::span<const double> values) noexcept {
     const double largest = std::max(std::abs(s.max - s.mean), std::abs(s.min - s.mean));
     const double scale = largest > 1e150 ? largest : 1.0;
     double squares = 0.0;
-    for (const double v : values) {
-        const double d = (v - s.mean) / scale;
-        squares += d * d;
+    if (scale == 1.0) { // the common case, without a division per value (x / 1.0 is x exactly)
+        for (const double v : values) {
+            const double d = v - s.mean;
+            squares += d * d;
+        }
+    } else {
+        for (const double v : values) {
+            const double d = (v - s.mean) / scale;
+            squares += d * d;
+        }
     }
     s.std = scale * std::sqrt(squares / n);
     return s;
