@@ -1,6 +1,7 @@
 #include "core/features.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -14,26 +15,66 @@ double heavy_transform(double value, std::uint32_t iterations) noexcept {
     return v;
 }
 
+namespace {
+
+// Knuth's TwoSum: adds v to sum and the rounding error of that addition, which it computes
+// exactly whatever the magnitudes, to compensation. The same error as Neumaier's form, without
+// its branch on which operand is larger.
+inline void add_compensated(double& sum, double& compensation, double v) noexcept {
+    const double t = sum + v;
+    const double v_part = t - sum;
+    compensation += (sum - (t - v_part)) + (v - v_part);
+    sum = t;
+}
+
+// Sums over a window run in independent lanes (value i in lane i % k_lanes), so the CPU overlaps
+// their chains of dependent additions instead of waiting on one. Which value goes to which lane,
+// and the order the lanes are combined in, depend only on the window, so the results do too.
+constexpr std::size_t k_lanes = 4;
+
+// Calls step(lane, value) for each value: full groups of k_lanes in an unrolled loop, then the
+// rest.
+template <class Step>
+inline void for_each_in_lanes(std::span<const double> values, Step&& step) noexcept {
+    std::size_t i = 0;
+    for (; i + k_lanes <= values.size(); i += k_lanes) {
+        for (std::size_t lane = 0; lane < k_lanes; ++lane) step(lane, values[i + lane]);
+    }
+    for (std::size_t lane = 0; i < values.size(); ++i, ++lane) step(lane, values[i]);
+}
+
+} // namespace
+
 WindowStats window_stats(std::span<const double> values) noexcept {
     WindowStats s;
-    s.min = values.front();
-    s.max = values.front();
-    // Neumaier summation: the mean stays accurate when large values of opposite sign cancel.
-    double sum = 0.0;
-    double compensation = 0.0;
-    for (const double v : values) {
-        s.min = std::min(s.min, v);
-        s.max = std::max(s.max, v);
-        const double t = sum + v;
-        compensation += std::abs(sum) >= std::abs(v) ? (sum - t) + v : (v - t) + sum;
-        sum = t;
-    }
+    // Compensated summation: the mean stays accurate when large values of opposite sign cancel.
+    std::array<double, k_lanes> sums{};
+    std::array<double, k_lanes> compensations{};
+    std::array<double, k_lanes> lows;
+    std::array<double, k_lanes> highs;
+    lows.fill(values.front());
+    highs.fill(values.front());
+    // Two passes, so that each loop's accumulators fit in the CPU's registers.
+    for_each_in_lanes(values, [&](std::size_t lane, double v) {
+        lows[lane] = std::min(lows[lane], v);
+        highs[lane] = std::max(highs[lane], v);
+    });
+    for_each_in_lanes(values, [&](std::size_t lane, double v) {
+        add_compensated(sums[lane], compensations[lane], v);
+    });
+    s.min = std::min(std::min(lows[0], lows[1]), std::min(lows[2], lows[3]));
+    s.max = std::max(std::max(highs[0], highs[1]), std::max(highs[2], highs[3]));
     if (s.min == s.max) {
         // A constant window: the mean is the value itself and the deviation exactly zero, which
         // rounding in sum/n would not guarantee.
         s.mean = s.min;
         return s;
     }
+    double sum = sums[0];
+    double compensation =
+        (compensations[0] + compensations[1]) + (compensations[2] + compensations[3]);
+    for (std::size_t lane = 1; lane < k_lanes; ++lane)
+        add_compensated(sum, compensation, sums[lane]);
     const auto n = static_cast<double>(values.size());
     s.mean = (sum + compensation) / n;
     if (!std::isfinite(s.mean)) {
@@ -45,19 +86,19 @@ WindowStats window_stats(std::span<const double> values) noexcept {
     // Deviations beyond ~1e154 would overflow when squared: scale them by the largest first.
     const double largest = std::max(std::abs(s.max - s.mean), std::abs(s.min - s.mean));
     const double scale = largest > 1e150 ? largest : 1.0;
-    double squares = 0.0;
+    std::array<double, k_lanes> squares{};
     if (scale == 1.0) { // the common case, without a division per value (x / 1.0 is x exactly)
-        for (const double v : values) {
+        for_each_in_lanes(values, [&](std::size_t lane, double v) {
             const double d = v - s.mean;
-            squares += d * d;
-        }
+            squares[lane] += d * d;
+        });
     } else {
-        for (const double v : values) {
+        for_each_in_lanes(values, [&](std::size_t lane, double v) {
             const double d = (v - s.mean) / scale;
-            squares += d * d;
-        }
+            squares[lane] += d * d;
+        });
     }
-    s.std = scale * std::sqrt(squares / n);
+    s.std = scale * std::sqrt(((squares[0] + squares[1]) + (squares[2] + squares[3])) / n);
     return s;
 }
 

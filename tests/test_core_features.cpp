@@ -145,6 +145,12 @@ TEST_CASE("window_stats of a few values computed by hand", "[features]") {
     // Cancellation: 1e16, 1, -1e16 has mean 1/3.
     const std::vector<double> c = {1e16, 1.0, -1e16};
     CHECK(near_rel(window_stats(c).mean, 1.0L / 3.0L));
+    // The same across the sums' lanes (values i and i + 4 share one): 1e16 and -1e16 fall in
+    // different lanes and 1e16 + 1 is not a double, yet the mean is (1 + 2 + 3 + 4 + 5) / 7.
+    const std::vector<double> d = {1e16, -1e16, 1.0, 2.0, 3.0, 4.0, 5.0};
+    CHECK(near_rel(window_stats(d).mean, 15.0L / 7.0L));
+    const std::vector<double> e = {1.0, 1e16, 2.0, 3.0, 4.0, 5.0, -1e16, 6.0, 7.0};
+    CHECK(near_rel(window_stats(e).mean, 28.0L / 9.0L));
 }
 
 TEST_CASE("a constant window has std exactly 0 and mean exactly the value", "[features]") {
