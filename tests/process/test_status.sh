@@ -72,4 +72,26 @@ grep -q "is not HOST:PORT" "$T/usage.err" || fail "no clear message for a bad EN
 
 kill -INT "$status"
 expect_exit0 "$status"
+
+# SIGINT in the middle of a request still ends `sluice status` at once with status 0: a listener
+# that accepts and never answers holds the request (whose timeouts are 2 s, as long as the
+# harness's grace after a signal); the signal goes once it says it has accepted.
+start_bg mute python3 -c '
+import signal, socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+print("accepted", flush=True)
+c.recv(65536)
+signal.pause()  # holds the connection open, silent, until stopped
+'
+mute=$LAST_PID
+mport=$(wait_for_line "$T/mute.out" "^[0-9]+$" 30 "$mute")
+start_bg status2 "$SLUICE_BIN/sluice" status "127.0.0.1:$mport" --once
+status2=$LAST_PID
+wait_for_line "$T/mute.out" "^accepted$" 30 "$status2" > /dev/null
+kill -INT "$status2"
+expect_exit0 "$status2"
 echo "PASS: the status table lists every live worker; work done adds up to the job"
