@@ -7,6 +7,9 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -28,6 +31,20 @@ void install_stop_signal() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     g_stop_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     std::signal(SIGPIPE, SIG_IGN); // a closed stdout is an error we report, not a silent death
+}
+
+// Batches are buffers of 30 KB to a few MB, allocated and freed at a steady rate. glibc's defaults
+// give them back to the kernel as they are freed (large blocks are mmap()ed, and the top of the
+// heap is trimmed once 128 KB-2x the largest block is free), so each new batch's buffer faults its
+// pages in again: ~36,000 page faults in a 2 M-reading job, 45 % of its CPU time in the kernel on a
+// VM where a fault is expensive. Serving blocks below 32 MiB from the heap and keeping up to
+// 64 MiB of freed heap makes the next batch reuse warm pages; memory stays bounded by the peak of
+// what is in flight (docs/BENCHMARKS.md, "Page faults").
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
 }
 
 void print_error(const CLI::App& app, std::string_view what) {
@@ -82,6 +99,7 @@ std::unique_ptr<CLI::App> make_app(const std::string& program, const std::string
 int run_node(CLI::App& app, int argc, char** argv, const NodeOptions* node,
              const std::function<int()>& body) {
     set_log_program(app.get_name());
+    keep_freed_memory();
     install_stop_signal();
     try {
         app.parse(argc, argv);
