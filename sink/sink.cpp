@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <stdexcept>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace sluice::sink {
@@ -68,26 +69,18 @@ public:
     Output(const Output&) = delete;
     Output& operator=(const Output&) = delete;
 
+    // Small results gather in the buffer; a large one (a whole batch of JSON is ~300 KB) goes
+    // out from the message itself, together with what the buffer holds, without being copied.
     void append(std::string_view bytes) {
+        if (bytes.size() >= k_direct_bytes) {
+            write_all(bytes);
+            return;
+        }
         m_buffer.append(bytes);
         if (m_buffer.size() >= k_flush_bytes) flush();
     }
 
-    void flush() {
-        const char* p = m_buffer.data();
-        std::size_t left = m_buffer.size();
-        while (left > 0) {
-            const ssize_t n = ::write(m_fd, p, left);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                throw std::runtime_error("cannot write to " + m_name + ": " + std::strerror(errno));
-            }
-            p += n;
-            left -= static_cast<std::size_t>(n);
-        }
-        m_bytes += m_buffer.size();
-        m_buffer.clear();
-    }
+    void flush() { write_all({}); }
 
     void finish() {
         flush();
@@ -101,7 +94,41 @@ public:
     [[nodiscard]] const std::string& name() const noexcept { return m_name; }
 
 private:
+    // Writes the buffer, then `more`, whole (retrying short writes), and empties the buffer.
+    void write_all(std::string_view more) {
+        iovec iov[2] = {{m_buffer.data(), m_buffer.size()},
+                        {const_cast<char*>(more.data()), more.size()}};
+        iovec* next = iov;
+        int count = 2;
+        const std::size_t total = m_buffer.size() + more.size();
+        while (count > 0) {
+            if (next->iov_len == 0) {
+                ++next;
+                --count;
+                continue;
+            }
+            const ssize_t n = ::writev(m_fd, next, count);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                throw std::runtime_error("cannot write to " + m_name + ": " + std::strerror(errno));
+            }
+            auto done = static_cast<std::size_t>(n);
+            while (count > 0 && done >= next->iov_len) {
+                done -= next->iov_len;
+                ++next;
+                --count;
+            }
+            if (count > 0) {
+                next->iov_base = static_cast<char*>(next->iov_base) + done;
+                next->iov_len -= done;
+            }
+        }
+        m_bytes += total;
+        m_buffer.clear();
+    }
+
     static constexpr std::size_t k_flush_bytes = 1 << 20;
+    static constexpr std::size_t k_direct_bytes = 64 * 1024;
     std::string m_path;
     std::string m_name;
     int m_fd = -1;
