@@ -1,6 +1,7 @@
 #include "core/output_format.hpp"
 
 #include "core/msgpack_writer.hpp"
+#include "core/shortest.hpp"
 
 #include <array>
 #include <bit>
@@ -15,6 +16,7 @@ namespace {
 
 // Large enough for any shortest double ("-2.2250738585072014e-308" is 24 chars) and any uint32.
 constexpr std::size_t k_number_buffer_size = 32;
+static_assert(k_number_buffer_size >= k_shortest_max);
 
 constexpr char k_hex_digits[] = "0123456789abcdef";
 
@@ -130,7 +132,7 @@ bool json_plain(std::string_view s) noexcept {
 // per thread. windowMin and windowMax are values of the sensor's window, so they stay the same for
 // many records of that sensor while its extremes stay in the window; looking their text up (a hash
 // and a compare) costs a fraction of formatting it again. The text is a function of the bits
-// alone, so a hit writes exactly what to_chars would.
+// alone, so a hit writes exactly what write_shortest would.
 class NumberTextCache {
 public:
     // Returns the text of the finite `v`, formatting it on a miss.
@@ -139,8 +141,8 @@ public:
         // Fibonacci hashing: the high bits of the product mix every bit of the key.
         Slot& slot = m_slots[(bits * 0x9E3779B97F4A7C15ull) >> (64 - k_slot_bits)];
         if (slot.length == 0 || slot.bits != bits) {
-            const auto r = std::to_chars(slot.text.data(), slot.text.data() + slot.text.size(), v);
-            slot.length = static_cast<std::uint8_t>(r.ptr - slot.text.data());
+            char* const end = write_shortest(slot.text.data(), v);
+            slot.length = static_cast<std::uint8_t>(end - slot.text.data());
             slot.bits = bits;
         }
         return {slot.text.data(), slot.length};
@@ -197,8 +199,9 @@ void write_json(W& w, const ReadingView& r, const Features& f, bool with_heavy) 
 }
 
 // The fast path: a cursor into a buffer on the stack (fixed text as constant-size copies, numbers
-// by to_chars in place), appended to the output once, instead of some twenty std::string appends.
-// It holds any record whose strings need no escaping and are at most k_fast_text bytes together.
+// by write_shortest in place), appended to the output once, instead of some twenty std::string
+// appends. It holds any record whose strings need no escaping and are at most k_fast_text bytes
+// together.
 class JsonCursor {
 public:
     static constexpr std::size_t k_fast_text = 256;
@@ -224,7 +227,7 @@ public:
             text("null");
             return;
         }
-        m_p = std::to_chars(m_p, m_p + k_number_buffer_size, v).ptr;
+        m_p = write_shortest(m_p, v);
     }
     void number(std::uint32_t v) noexcept {
         m_p = std::to_chars(m_p, m_p + k_number_buffer_size, v).ptr;
@@ -430,9 +433,9 @@ void append_shortest(std::string& out, double v) {
         out.append("null", 4);
         return;
     }
-    std::array<char, k_number_buffer_size> buf; // to_chars fills it; no need to zero it
-    const auto result = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-    out.append(buf.data(), static_cast<std::size_t>(result.ptr - buf.data()));
+    std::array<char, k_number_buffer_size> buf; // write_shortest fills it; no need to zero it
+    const char* const end = write_shortest(buf.data(), v);
+    out.append(buf.data(), static_cast<std::size_t>(end - buf.data()));
 }
 
 void append_record(std::string& out, OutputFormat format, const ReadingView& reading,

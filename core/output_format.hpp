@@ -25,9 +25,9 @@ enum class OutputFormat : std::uint8_t { jsonl = 0, csv = 1, msgpack = 2 };
 // The CSV header line, newline included. `with_heavy` adds the heavy column.
 [[nodiscard]] std::string csv_header(bool with_heavy);
 
-// Appends the shortest decimal that reads back to exactly `v` (std::to_chars). Non-finite values
-// (only reachable through overflow of extreme inputs) are written as `null` (JSON), an empty
-// field (CSV) or as msgpack float64 (msgpack keeps them).
+// Appends the shortest decimal that reads back to exactly `v` (core/shortest.hpp: the bytes
+// std::to_chars writes). Non-finite values (only reachable through overflow of extreme inputs) are
+// written as `null` (JSON), an empty field (CSV) or as msgpack float64 (msgpack keeps them).
 void append_shortest(std::string& out, double v);
 
 // Appends one complete record (with its trailing newline for jsonl and csv). `with_heavy` adds the
