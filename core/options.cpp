@@ -19,6 +19,10 @@ namespace {
 
 int g_stop_fd = -1;
 bool g_stop_seen = false;
+// Reading the signalfd is a system call, and every node's loop asks stop_requested() once per
+// turn: it reads when poll() saw the descriptor readable, and otherwise at most every 20 ms.
+bool g_stop_readable = false;
+std::chrono::steady_clock::time_point g_stop_read{};
 
 // Blocking the signals before the ZeroMQ context exists makes its I/O threads inherit the mask, so
 // SIGINT/SIGTERM reach us only through the signalfd: no EINTR anywhere, no handler races.
@@ -147,8 +151,16 @@ int stop_fd() noexcept {
     return g_stop_fd;
 }
 
+void stop_fd_readable() noexcept {
+    g_stop_readable = true;
+}
+
 bool stop_requested() noexcept {
     if (g_stop_seen || g_stop_fd < 0) return g_stop_seen;
+    const auto now = std::chrono::steady_clock::now();
+    if (!g_stop_readable && now - g_stop_read < std::chrono::milliseconds(20)) return false;
+    g_stop_readable = false;
+    g_stop_read = now;
     signalfd_siginfo info;
     while (::read(g_stop_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
         g_stop_seen = true;

@@ -59,5 +59,8 @@ int run_node(CLI::App& app, int argc, char** argv, const NodeOptions* node,
 // poll set. Valid once run_node started. stop_requested() is true from the first such signal on.
 [[nodiscard]] int stop_fd() noexcept;
 [[nodiscard]] bool stop_requested() noexcept;
+// Told by core::poll when it saw stop_fd() readable, so that stop_requested() reads it at once;
+// otherwise it reads at most every 20 ms (each read is a system call, and loops ask every turn).
+void stop_fd_readable() noexcept;
 
 } // namespace sluice::core

@@ -1,10 +1,37 @@
 #include "core/sockets.hpp"
 
+#include "core/options.hpp"
 #include "core/security.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <poll.h>
 #include <stdexcept>
+#include <system_error>
 
 namespace sluice::core {
+
+namespace {
+
+// Sockets of this thread that are known to be quiet: the last thing that happened to them was a
+// receive that found nothing or a ZMQ_EVENTS that showed no input. Such a socket has no command
+// waiting unread in its mailbox and every one of its pipes asleep, so any new message signals its
+// ZMQ_FD; poll() blocks on that descriptor without asking ZMQ_EVENTS first. A send may process the
+// socket's commands (an activated pipe among them) without reading the message, and so does
+// bind/connect: those make a socket not quiet. A node has a handful of sockets, hence a vector.
+thread_local std::vector<void*> t_quiet;
+
+bool is_quiet(void* socket) {
+    return std::find(t_quiet.begin(), t_quiet.end(), socket) != t_quiet.end();
+}
+
+void set_quiet(void* socket, bool quiet) {
+    const auto it = std::find(t_quiet.begin(), t_quiet.end(), socket);
+    if (quiet && it == t_quiet.end()) t_quiet.push_back(socket);
+    if (!quiet && it != t_quiet.end()) t_quiet.erase(it);
+}
+
+} // namespace
 
 zmq::context_t& zmq_context() {
     static zmq::context_t context(1);
@@ -13,6 +40,7 @@ zmq::context_t& zmq_context() {
 
 zmq::socket_t make_socket(zmq::socket_type type, Role role, int sndhwm, int rcvhwm) {
     zmq::socket_t s(zmq_context(), type);
+    set_quiet(s.handle(), false); // a closed socket's address may be reused
     s.set(zmq::sockopt::linger, 0);
     s.set(zmq::sockopt::sndhwm, sndhwm);
     s.set(zmq::sockopt::rcvhwm, rcvhwm);
@@ -26,6 +54,7 @@ zmq::socket_t make_socket(zmq::socket_type type, Role role, int sndhwm, int rcvh
 }
 
 std::string bind(zmq::socket_t& socket, const std::string& endpoint, std::string_view flag) {
+    set_quiet(socket.handle(), false);
     try {
         socket.bind(endpoint);
     } catch (const zmq::error_t& e) {
@@ -42,6 +71,7 @@ void connect(zmq::socket_t& socket, const std::string& endpoint, std::string_vie
     // doubling up to 1 s so that a peer that is down is not hammered.
     socket.set(zmq::sockopt::reconnect_ivl, 10);
     socket.set(zmq::sockopt::reconnect_ivl_max, 1000);
+    set_quiet(socket.handle(), false);
     try {
         socket.connect(endpoint);
     } catch (const zmq::error_t& e) {
@@ -53,7 +83,10 @@ void connect(zmq::socket_t& socket, const std::string& endpoint, std::string_vie
 Received receive(zmq::socket_t& socket, Frames& frames, std::size_t max_frames) {
     frames.clear();
     zmq::message_t msg;
-    if (!socket.recv(msg, zmq::recv_flags::dontwait)) return Received::nothing;
+    // A receive that finds nothing has processed the socket's commands and tried every pipe.
+    const bool got = socket.recv(msg, zmq::recv_flags::dontwait).has_value();
+    set_quiet(socket.handle(), !got);
+    if (!got) return Received::nothing;
     bool oversized = false;
     while (true) {
         const bool more = msg.more();
@@ -76,6 +109,7 @@ Received receive(zmq::socket_t& socket, Frames& frames, std::size_t max_frames) 
 
 Sent send(zmq::socket_t& socket, const zmq::message_t* routing_id, std::string_view header,
           std::span<zmq::message_t> data) {
+    set_quiet(socket.handle(), false);
     try {
         if (routing_id != nullptr) {
             zmq::message_t id(routing_id->data(), routing_id->size());
@@ -100,14 +134,92 @@ Sent send(zmq::socket_t& socket, const zmq::message_t* routing_id, std::string_v
     return Sent::ok;
 }
 
+namespace {
+
+// ZMQ_EVENTS of a socket item, masked by what it asks for, as zmq_poll reports them. Processes the
+// socket's pending commands; a socket without input is quiet afterwards.
+short socket_events(const zmq::pollitem_t& item) {
+    std::uint32_t events = 0;
+    std::size_t size = sizeof events;
+    if (zmq_getsockopt(item.socket, ZMQ_EVENTS, &events, &size) != 0) throw zmq::error_t();
+    set_quiet(item.socket, (events & ZMQ_POLLIN) == 0);
+    return static_cast<short>(events & static_cast<std::uint32_t>(item.events) &
+                              (ZMQ_POLLIN | ZMQ_POLLOUT));
+}
+
+short fd_events(short revents) {
+    short r = 0;
+    if (revents & POLLIN) r |= ZMQ_POLLIN;
+    if (revents & POLLOUT) r |= ZMQ_POLLOUT;
+    if (revents & (POLLERR | POLLHUP | POLLNVAL)) r |= ZMQ_POLLERR;
+    return r;
+}
+
+} // namespace
+
 int poll(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout) {
-    const int rc =
-        zmq_poll(items.data(), static_cast<int>(items.size()), static_cast<long>(timeout.count()));
-    if (rc < 0) {
-        if (zmq_errno() == EINTR) return 0;
-        throw zmq::error_t();
+    thread_local std::vector<pollfd> fds;
+    fds.assign(items.size(), pollfd{-1, 0, 0});
+    int ready = 0;
+    bool skipped = false;
+    try {
+        // First what is known without waiting: ZMQ_EVENTS of every socket that is not quiet. A
+        // quiet socket's ZMQ_FD tells whether anything happened to it.
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            zmq::pollitem_t& item = items[i];
+            item.revents = 0;
+            if (item.socket == nullptr) {
+                fds[i] = {item.fd,
+                          static_cast<short>(((item.events & ZMQ_POLLIN) ? POLLIN : 0) |
+                                             ((item.events & ZMQ_POLLOUT) ? POLLOUT : 0)),
+                          0};
+                continue;
+            }
+            if (item.events == 0) continue;
+            int fd = -1;
+            std::size_t size = sizeof fd;
+            if (zmq_getsockopt(item.socket, ZMQ_FD, &fd, &size) != 0) throw zmq::error_t();
+            fds[i] = {fd, POLLIN, 0};
+            if ((item.events & ZMQ_POLLOUT) == 0 && is_quiet(item.socket)) {
+                skipped = true;
+                continue;
+            }
+            item.revents = socket_events(item);
+            if (item.revents) ++ready;
+        }
+        if (ready > 0 && !skipped) return ready;
+        // Then wait on the descriptors (not at all when something is ready: only look at the
+        // quiet sockets' signals, so that a busy socket cannot starve them), and ask ZMQ_EVENTS
+        // only of the sockets whose descriptor was signalled.
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        const auto remaining = [&]() -> int {
+            if (timeout.count() < 0) return -1;
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            return static_cast<int>(std::max<std::int64_t>(0, left.count()));
+        };
+        while (true) {
+            const int wait = ready > 0 ? 0 : remaining();
+            const int rc = ::poll(fds.data(), fds.size(), wait);
+            if (rc < 0) {
+                if (errno == EINTR) return ready;
+                throw std::system_error(errno, std::generic_category(), "poll");
+            }
+            for (std::size_t i = 0; rc > 0 && i < items.size(); ++i) {
+                if (fds[i].revents == 0) continue;
+                zmq::pollitem_t& item = items[i];
+                item.revents =
+                    item.socket != nullptr ? socket_events(item) : fd_events(fds[i].revents);
+                if (item.socket == nullptr && item.fd == stop_fd()) stop_fd_readable();
+            }
+            ready = static_cast<int>(std::count_if(items.begin(), items.end(),
+                                                   [](const auto& it) { return it.revents != 0; }));
+            if (ready > 0 || wait == 0) return ready;
+        }
+    } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) return ready;
+        throw;
     }
-    return rc;
 }
 
 } // namespace sluice::core

@@ -51,7 +51,13 @@ enum class Sent { ok, would_block, unreachable };
 [[nodiscard]] Sent send(zmq::socket_t& socket, const zmq::message_t* routing_id,
                         std::string_view header, std::span<zmq::message_t> data = {});
 
-// zmq_poll that waits at most `timeout`; returns the number of ready items.
+// zmq_poll's contract with fewer system calls: waits at most `timeout` (negative: no limit) until
+// an item is ready and returns the number of ready items, with their revents set. libzmq 4.3's
+// zmq_poll asks ZMQ_EVENTS of every socket before and after it waits, and each answer costs a
+// getpid() and a poll() of the socket's mailbox; this one asks only sockets that may have changed
+// (see `receive`, which marks a socket found empty as quiet) and those whose ZMQ_FD was signalled.
+// Plain descriptors (item.socket == nullptr) wake the wait; when a socket is ready without waiting
+// they are reported only if their descriptor is looked at anyway (a quiet socket was skipped).
 int poll(std::vector<zmq::pollitem_t>& items, std::chrono::milliseconds timeout);
 
 } // namespace sluice::core
