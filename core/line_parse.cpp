@@ -1,6 +1,8 @@
 #include "core/line_parse.hpp"
 
+#include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -88,6 +90,9 @@ std::string_view trim(std::string_view s) noexcept {
 enum class NumberStatus : std::uint8_t { ok, malformed, out_of_range };
 
 NumberStatus chars_to_double(const char* first, const char* last, double& out) noexcept {
+    if (plain_decimal_to_double(std::string_view(first, static_cast<std::size_t>(last - first)),
+                                out))
+        return NumberStatus::ok;
     const auto [ptr, ec] = std::from_chars(first, last, out, std::chars_format::general);
     if (ec == std::errc::result_out_of_range) return NumberStatus::out_of_range;
     if (ec != std::errc{} || ptr != last) return NumberStatus::malformed;
@@ -546,6 +551,54 @@ char short_escape(unsigned char b) noexcept {
 }
 
 } // namespace
+
+namespace {
+
+constexpr std::array<double, 19> k_exact_powers_of_ten = [] {
+    std::array<double, 19> p{};
+    double x = 1.0;
+    for (auto& v : p) {
+        v = x; // exact: 10^k = 5^k * 2^k, and 5^18 < 2^53
+        x *= 10.0;
+    }
+    return p;
+}();
+
+// Reads a run of decimal digits into w; returns where the run ends.
+const char* read_digits(const char* p, const char* end, std::uint64_t& w) noexcept {
+    while (p != end && static_cast<unsigned char>(*p - '0') < 10) {
+        w = w * 10 + static_cast<unsigned>(*p - '0');
+        ++p;
+    }
+    return p;
+}
+
+} // namespace
+
+bool plain_decimal_to_double(std::string_view text, double& out) noexcept {
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    const bool negative = p != end && *p == '-';
+    if (negative) ++p;
+    std::uint64_t w = 0;
+    const char* const integer = p;
+    p = read_digits(p, end, w);
+    auto digits = static_cast<std::size_t>(p - integer);
+    if (digits == 0) return false;
+    std::size_t fraction = 0;
+    if (p != end && *p == '.') {
+        const char* const start = ++p;
+        p = read_digits(p, end, w);
+        fraction = static_cast<std::size_t>(p - start);
+        if (fraction == 0) return false;
+        digits += fraction;
+    }
+    // Up to 19 digits w cannot overflow (more may have wrapped it around below 2^53).
+    if (p != end || digits > 19 || w > (std::uint64_t{1} << 53)) return false;
+    const double r = static_cast<double>(w) / k_exact_powers_of_ten[fraction];
+    out = negative ? -r : r;
+    return true;
+}
 
 std::optional<InputFormat> input_format_from_name(std::string_view name) noexcept {
     if (name == "csv") return InputFormat::csv;

@@ -57,6 +57,14 @@ struct CsvColumns {
                                                   std::string_view line,
                                                   std::string_view default_unit, Reading& out);
 
+// Clinger's fast path for the common number: a plain decimal ("-12.034", "7") of at most 19
+// digits whose digits, read as one integer w, are at most 2^53. Then w and 10^k (k <= 18 digits
+// after the point) are exact doubles, and w / 10^k, one correctly rounded division, is the double
+// std::from_chars returns. False, with `out` untouched, for any other text (exponents, more digits,
+// a point without digits on both sides, signs other than one leading '-'): std::from_chars decides
+// those.
+[[nodiscard]] bool plain_decimal_to_double(std::string_view text, double& out) noexcept;
+
 // Appends `raw` to `out` as the body of a JSON string (quotes not included): escapes '"', '\\'
 // and control characters, and writes bytes that are not valid UTF-8 as \u00XX, so that the result
 // is always valid JSON whatever the input bytes were.

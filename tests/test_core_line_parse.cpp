@@ -1,7 +1,10 @@
 #include "core/line_parse.hpp"
 
 #include <catch2/catch.hpp>
+#include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <string_view>
@@ -630,4 +633,89 @@ TEST_CASE("random bytes and mutated lines never crash and accepted readings are 
     }
     CHECK(bad == 0);
     CHECK(accepted > 0);
+}
+
+// ---- Clinger's fast path, against std::from_chars (the oracle: correctly rounded) ----
+
+namespace {
+
+std::uint64_t bits_of(double d) {
+    std::uint64_t b = 0;
+    std::memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+double from_chars_value(std::string_view text) {
+    double d = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+    REQUIRE(ec == std::errc{});
+    REQUIRE(ptr == text.data() + text.size());
+    return d;
+}
+
+} // namespace
+
+TEST_CASE("The decimal fast path gives std::from_chars's double for plain decimals") {
+    std::mt19937_64 rng(20261202);
+    std::size_t fast = 0;
+    const std::size_t total = 1'000'000;
+    for (std::size_t i = 0; i < total; ++i) {
+        std::string text = rng() % 2 ? "-" : "";
+        const auto integer_digits = 1 + rng() % 12;
+        const auto fraction_digits = rng() % 19;
+        for (std::size_t k = 0; k < integer_digits; ++k)
+            text += static_cast<char>('0' + rng() % 10);
+        if (fraction_digits > 0) text += '.';
+        for (std::size_t k = 0; k < fraction_digits; ++k)
+            text += static_cast<char>('0' + rng() % 10);
+        double d = 0;
+        if (!sluice::core::plain_decimal_to_double(text, d)) continue;
+        ++fast;
+        INFO(text);
+        REQUIRE(bits_of(d) == bits_of(from_chars_value(text)));
+    }
+    // Most of these have at most 16 digits: the fast path must have taken them.
+    CHECK(fast > total / 2);
+}
+
+TEST_CASE(
+    "The decimal fast path takes record-like numbers and leaves the rest to std::from_chars") {
+    const auto fast = [](std::string_view text) {
+        double d = 0;
+        if (!sluice::core::plain_decimal_to_double(text, d)) return false;
+        INFO(text);
+        CHECK(bits_of(d) == bits_of(from_chars_value(text)));
+        return true;
+    };
+    for (const char* text :
+         {"48.14298806616719", "1700000000.001", "-0", "-0.0", "0", "7", "007.50",
+          "9007199254740992", "0.9007199254740992", "0.000000000000000001", "-123456789.0123456"})
+        CHECK(fast(text));
+    // 2^53 + 1 as digits, 20 digits (one a wrapping w), and the forms std::from_chars decides.
+    for (const char* text : {"9007199254740993",
+                             "0.9007199254740993",
+                             "0.0000000000000000001",
+                             "18446744073709551617",
+                             "00000000000000000001",
+                             "1e5",
+                             "1E-5",
+                             "+5",
+                             " 5",
+                             "5 ",
+                             "5.",
+                             ".5",
+                             "-.5",
+                             ".",
+                             "-",
+                             "",
+                             "--5",
+                             "1.2.3",
+                             "nan",
+                             "inf",
+                             "0x10",
+                             "1_000"})
+        CHECK_FALSE(fast(text));
+    double d = 0;
+    REQUIRE(sluice::core::plain_decimal_to_double("-0", d));
+    CHECK(std::signbit(d));
 }
