@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
+#if SLUICE_WINDOW_STATS_AVX2
+#include <immintrin.h>
+#endif
 
 namespace sluice::core {
 
@@ -31,37 +34,123 @@ inline void add_compensated(double& sum, double& compensation, double v) noexcep
 // their chains of dependent additions instead of waiting on one. Which value goes to which lane,
 // and the order the lanes are combined in, depend only on the window, so the results do too.
 constexpr std::size_t k_lanes = 4;
+using Lanes = std::array<double, k_lanes>;
 
-// Calls step(lane, value) for each value: full groups of k_lanes in an unrolled loop, then the
-// rest.
-template <class Step>
-inline void for_each_in_lanes(std::span<const double> values, Step&& step) noexcept {
-    std::size_t i = 0;
-    for (; i + k_lanes <= values.size(); i += k_lanes) {
-        for (std::size_t lane = 0; lane < k_lanes; ++lane) step(lane, values[i + lane]);
-    }
-    for (std::size_t lane = 0; i < values.size(); ++i, ++lane) step(lane, values[i]);
+inline void extremes_and_sum(Lanes& lows, Lanes& highs, Lanes& sums, Lanes& compensations,
+                             std::size_t lane, double v) noexcept {
+    lows[lane] = std::min(lows[lane], v);
+    highs[lane] = std::max(highs[lane], v);
+    add_compensated(sums[lane], compensations[lane], v);
 }
 
-} // namespace
+// v - mean, divided by scale unless that is 1 (the common case: x / 1.0 is x exactly, and a
+// division per value is slow).
+inline double deviation(double v, double mean, double scale) noexcept {
+    return scale == 1.0 ? v - mean : (v - mean) / scale;
+}
 
-WindowStats window_stats(std::span<const double> values) noexcept {
+// The lanes' loops over whole groups of four values, in plain C++ (the compiler makes SSE2 of
+// them). Each returns how many values it took; window_stats_body does the rest one by one.
+struct ScalarLanes {
+    static std::size_t extremes_and_sums(std::span<const double> values, Lanes& lows, Lanes& highs,
+                                         Lanes& sums, Lanes& compensations) noexcept {
+        // Two passes, so that each loop's accumulators fit in the 16 SSE registers.
+        std::size_t i = 0;
+        for (; i + k_lanes <= values.size(); i += k_lanes) {
+            for (std::size_t lane = 0; lane < k_lanes; ++lane) {
+                lows[lane] = std::min(lows[lane], values[i + lane]);
+                highs[lane] = std::max(highs[lane], values[i + lane]);
+            }
+        }
+        for (std::size_t j = 0; j < i; j += k_lanes) {
+            for (std::size_t lane = 0; lane < k_lanes; ++lane)
+                add_compensated(sums[lane], compensations[lane], values[j + lane]);
+        }
+        return i;
+    }
+    static std::size_t squares(std::span<const double> values, double mean, double scale,
+                               Lanes& squares) noexcept {
+        std::size_t i = 0;
+        for (; i + k_lanes <= values.size(); i += k_lanes) {
+            for (std::size_t lane = 0; lane < k_lanes; ++lane) {
+                const double d = deviation(values[i + lane], mean, scale);
+                squares[lane] += d * d;
+            }
+        }
+        return i;
+    }
+};
+
+#if SLUICE_WINDOW_STATS_AVX2
+// The same loops with the four lanes in one AVX2 register: one pass holds the minima, maxima,
+// sums and compensations in four registers. The same IEEE operations in the same order per lane:
+// vminpd(v, lo) is (v < lo ? v : lo), which is std::min(lo, v), and likewise for max; multiply
+// and add stay separate (the target has no FMA, so nothing is fused).
+struct Avx2Lanes {
+    [[gnu::target("avx2")]] static std::size_t extremes_and_sums(std::span<const double> values,
+                                                                 Lanes& lows, Lanes& highs,
+                                                                 Lanes& sums,
+                                                                 Lanes& compensations) noexcept {
+        __m256d lo = _mm256_loadu_pd(lows.data());
+        __m256d hi = _mm256_loadu_pd(highs.data());
+        __m256d sum = _mm256_loadu_pd(sums.data());
+        __m256d compensation = _mm256_loadu_pd(compensations.data());
+        std::size_t i = 0;
+        for (; i + k_lanes <= values.size(); i += k_lanes) {
+            const __m256d v = _mm256_loadu_pd(values.data() + i);
+            lo = _mm256_min_pd(v, lo);
+            hi = _mm256_max_pd(v, hi);
+            const __m256d t = _mm256_add_pd(sum, v);
+            const __m256d v_part = _mm256_sub_pd(t, sum);
+            compensation = _mm256_add_pd(compensation,
+                                         _mm256_add_pd(_mm256_sub_pd(sum, _mm256_sub_pd(t, v_part)),
+                                                       _mm256_sub_pd(v, v_part)));
+            sum = t;
+        }
+        _mm256_storeu_pd(lows.data(), lo);
+        _mm256_storeu_pd(highs.data(), hi);
+        _mm256_storeu_pd(sums.data(), sum);
+        _mm256_storeu_pd(compensations.data(), compensation);
+        return i;
+    }
+    [[gnu::target("avx2")]] static std::size_t squares(std::span<const double> values, double mean,
+                                                       double scale, Lanes& squares) noexcept {
+        const __m256d m = _mm256_set1_pd(mean);
+        const __m256d sc = _mm256_set1_pd(scale);
+        __m256d sq = _mm256_loadu_pd(squares.data());
+        std::size_t i = 0;
+        if (scale == 1.0) {
+            for (; i + k_lanes <= values.size(); i += k_lanes) {
+                const __m256d d = _mm256_sub_pd(_mm256_loadu_pd(values.data() + i), m);
+                sq = _mm256_add_pd(sq, _mm256_mul_pd(d, d));
+            }
+        } else {
+            for (; i + k_lanes <= values.size(); i += k_lanes) {
+                const __m256d d =
+                    _mm256_div_pd(_mm256_sub_pd(_mm256_loadu_pd(values.data() + i), m), sc);
+                sq = _mm256_add_pd(sq, _mm256_mul_pd(d, d));
+            }
+        }
+        _mm256_storeu_pd(squares.data(), sq);
+        return i;
+    }
+};
+#endif
+
+template <class Kernel>
+[[gnu::always_inline]] inline WindowStats
+window_stats_body(std::span<const double> values) noexcept {
     WindowStats s;
     // Compensated summation: the mean stays accurate when large values of opposite sign cancel.
-    std::array<double, k_lanes> sums{};
-    std::array<double, k_lanes> compensations{};
-    std::array<double, k_lanes> lows;
-    std::array<double, k_lanes> highs;
+    Lanes sums{};
+    Lanes compensations{};
+    Lanes lows;
+    Lanes highs;
     lows.fill(values.front());
     highs.fill(values.front());
-    // Two passes, so that each loop's accumulators fit in the CPU's registers.
-    for_each_in_lanes(values, [&](std::size_t lane, double v) {
-        lows[lane] = std::min(lows[lane], v);
-        highs[lane] = std::max(highs[lane], v);
-    });
-    for_each_in_lanes(values, [&](std::size_t lane, double v) {
-        add_compensated(sums[lane], compensations[lane], v);
-    });
+    std::size_t i = Kernel::extremes_and_sums(values, lows, highs, sums, compensations);
+    for (std::size_t lane = 0; i < values.size(); ++i, ++lane)
+        extremes_and_sum(lows, highs, sums, compensations, lane, values[i]);
     s.min = std::min(std::min(lows[0], lows[1]), std::min(lows[2], lows[3]));
     s.max = std::max(std::max(highs[0], highs[1]), std::max(highs[2], highs[3]));
     if (s.min == s.max) {
@@ -83,23 +172,47 @@ WindowStats window_stats(std::span<const double> values) noexcept {
         for (const double v : values) scaled += v / n;
         s.mean = scaled;
     }
-    // Deviations beyond ~1e154 would overflow when squared: scale them by the largest first.
+    // Deviations beyond ~1e154 would overflow when squared: scale them by the largest first
+    // (otherwise by 1, exactly: x / 1.0 is x).
     const double largest = std::max(std::abs(s.max - s.mean), std::abs(s.min - s.mean));
     const double scale = largest > 1e150 ? largest : 1.0;
-    std::array<double, k_lanes> squares{};
-    if (scale == 1.0) { // the common case, without a division per value (x / 1.0 is x exactly)
-        for_each_in_lanes(values, [&](std::size_t lane, double v) {
-            const double d = v - s.mean;
-            squares[lane] += d * d;
-        });
-    } else {
-        for_each_in_lanes(values, [&](std::size_t lane, double v) {
-            const double d = (v - s.mean) / scale;
-            squares[lane] += d * d;
-        });
+    Lanes squares{};
+    i = Kernel::squares(values, s.mean, scale, squares);
+    for (std::size_t lane = 0; i < values.size(); ++i, ++lane) {
+        const double d = deviation(values[i], s.mean, scale);
+        squares[lane] += d * d;
     }
     s.std = scale * std::sqrt(((squares[0] + squares[1]) + (squares[2] + squares[3])) / n);
     return s;
+}
+
+} // namespace
+
+namespace detail {
+
+WindowStats window_stats_baseline(std::span<const double> values) noexcept {
+    return window_stats_body<ScalarLanes>(values);
+}
+
+#if SLUICE_WINDOW_STATS_AVX2
+// Bit for bit the baseline's results (Avx2Lanes above); tests/test_core_features.cpp checks that.
+[[gnu::target("avx2")]] WindowStats window_stats_avx2(std::span<const double> values) noexcept {
+    return window_stats_body<Avx2Lanes>(values);
+}
+
+bool cpu_has_avx2() noexcept {
+    return __builtin_cpu_supports("avx2");
+}
+#endif
+
+} // namespace detail
+
+WindowStats window_stats(std::span<const double> values) noexcept {
+#if SLUICE_WINDOW_STATS_AVX2
+    static const bool avx2 = detail::cpu_has_avx2();
+    if (avx2) return detail::window_stats_avx2(values);
+#endif
+    return detail::window_stats_baseline(values);
 }
 
 void SensorWindow::push(double v) noexcept {

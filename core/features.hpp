@@ -25,6 +25,21 @@ struct WindowStats {
 };
 [[nodiscard]] WindowStats window_stats(std::span<const double> values) noexcept;
 
+// window_stats runs an AVX2 build of itself where the CPU has AVX2, with the same results bit for
+// bit (workers on different hosts must agree: SPEC §3). Exposed for the test of that.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SLUICE_WINDOW_STATS_AVX2 1
+#else
+#define SLUICE_WINDOW_STATS_AVX2 0
+#endif
+namespace detail {
+[[nodiscard]] WindowStats window_stats_baseline(std::span<const double> values) noexcept;
+#if SLUICE_WINDOW_STATS_AVX2
+[[nodiscard]] WindowStats window_stats_avx2(std::span<const double> values) noexcept;
+[[nodiscard]] bool cpu_has_avx2() noexcept;
+#endif
+} // namespace detail
+
 // A fixed-capacity ring of the most recent values of one sensor, kept contiguous so statistics
 // read one span: values live in [m_begin, m_begin + size) of a buffer twice the capacity.
 class SensorWindow {

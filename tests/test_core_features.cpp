@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <random>
@@ -127,6 +128,45 @@ TEST_CASE("window_stats matches a naive long double two-pass reference on random
         CHECK(near_rel(s.std, r.std));
     }
 }
+
+#if SLUICE_WINDOW_STATS_AVX2
+TEST_CASE("window_stats gives the same bits with and without AVX2", "[features]") {
+    // Workers on different hosts must agree (SPEC §3), so the AVX2 build may not differ from the
+    // baseline in a single bit: not in rounding (no FMA contraction, no reordering), not in the
+    // sign of a zero, not in the scaled path for huge deviations.
+    if (!sluice::core::detail::cpu_has_avx2()) {
+        WARN("this CPU has no AVX2: nothing to compare");
+        return;
+    }
+    std::mt19937_64 rng(20261202);
+    std::uniform_int_distribution<int> size(1, 120);
+    std::uniform_real_distribution<double> uniform(-100.0, 100.0);
+    std::uniform_real_distribution<double> exponent(-300.0, 300.0);
+    const auto bits = [](double d) {
+        std::uint64_t b = 0;
+        std::memcpy(&b, &d, sizeof b);
+        return b;
+    };
+    for (int trial = 0; trial < 20000; ++trial) {
+        std::vector<double> values(static_cast<std::size_t>(size(rng)));
+        const int kind = trial % 5;
+        for (double& v : values) {
+            if (kind == 0) v = uniform(rng);
+            if (kind == 1) v = 1e6 + uniform(rng) * 1e-3;
+            if (kind == 2) v = std::pow(10.0, exponent(rng)) * (uniform(rng) < 0 ? -1 : 1);
+            if (kind == 3) v = std::round(uniform(rng) / 50.0) * (uniform(rng) < 0 ? -0.0 : 0.0);
+            if (kind == 4) v = uniform(rng) < 0 ? -1.7e308 : 1.7e308;
+        }
+        INFO("trial " << trial << " size " << values.size());
+        const auto a = sluice::core::detail::window_stats_baseline(values);
+        const auto b = sluice::core::detail::window_stats_avx2(values);
+        REQUIRE(bits(a.mean) == bits(b.mean));
+        REQUIRE(bits(a.std) == bits(b.std));
+        REQUIRE(bits(a.min) == bits(b.min));
+        REQUIRE(bits(a.max) == bits(b.max));
+    }
+}
+#endif
 
 TEST_CASE("window_stats of a few values computed by hand", "[features]") {
     const std::vector<double> a = {1.0, 2.0};
