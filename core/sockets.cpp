@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <poll.h>
 #include <stdexcept>
+#include <sys/socket.h>
 #include <system_error>
 
 namespace sluice::core {
@@ -51,6 +54,92 @@ zmq::socket_t make_socket(zmq::socket_type type, Role role, int sndhwm, int rcvh
     }
     apply_security(s, role);
     return s;
+}
+
+namespace {
+
+bool is_unix_stream(int fd) {
+    int domain = 0;
+    int type = 0;
+    socklen_t length = sizeof domain;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0 || domain != AF_UNIX)
+        return false;
+    length = sizeof type;
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 && type == SOCK_STREAM;
+}
+
+} // namespace
+
+IpcSendBuffer::Counts IpcSendBuffer::wait_seen(unsigned seen,
+                                               std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(m_mutex);
+    m_changed.wait_for(lock, timeout, [&] { return m_counts.seen >= seen; });
+    return m_counts;
+}
+
+IpcSendBuffer::IpcSendBuffer(zmq::socket_t& socket, int bytes) : m_socket(socket), m_bytes(bytes) {
+    static std::atomic<unsigned> s_next{0};
+    const std::string endpoint = "inproc://sluice-ipc-send-buffer-" + std::to_string(s_next++);
+    if (zmq_socket_monitor(socket.handle(), endpoint.c_str(),
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_MONITOR_STOPPED) !=
+        0)
+        throw zmq::error_t();
+    // Connected here, before the watched socket binds or connects: libzmq drops events while the
+    // monitor has no peer. An inproc connection to a bound endpoint is complete on return.
+    zmq::socket_t monitor(zmq_context(), zmq::socket_type::pair);
+    monitor.set(zmq::sockopt::linger, 0);
+    // A safety net only: the thread also wakes every second to see whether it was told to stop,
+    // should libzmq ever fail to deliver ZMQ_EVENT_MONITOR_STOPPED.
+    monitor.set(zmq::sockopt::rcvtimeo, 1000);
+    monitor.connect(endpoint);
+    m_thread = std::thread([this, m = std::move(monitor)]() mutable { watch(std::move(m)); });
+}
+
+IpcSendBuffer::~IpcSendBuffer() {
+    m_stopping = true;
+    // Ends the monitor; libzmq sends ZMQ_EVENT_MONITOR_STOPPED, on which the thread returns.
+    (void)zmq_socket_monitor(m_socket.handle(), nullptr, 0);
+    m_thread.join();
+}
+
+void IpcSendBuffer::watch(zmq::socket_t monitor) {
+    try {
+        while (true) {
+            zmq::message_t event;
+            if (!monitor.recv(event)) {
+                if (m_stopping) return;
+                continue;
+            }
+            // Version 1 events: a frame of the 16-bit event and the 32-bit value, then a frame
+            // with the endpoint.
+            std::uint16_t id = 0;
+            std::uint32_t value = 0;
+            const bool well_formed = event.size() == 6;
+            if (well_formed) {
+                std::memcpy(&id, event.data(), sizeof id);
+                std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+            }
+            while (event.more()) {
+                if (!monitor.recv(event)) break;
+            }
+            if (!well_formed) continue;
+            if (id == ZMQ_EVENT_MONITOR_STOPPED) return;
+            // The descriptor may have been closed since the event, and its number reused: the
+            // check below keeps files and TCP sockets untouched, and a larger buffer on another
+            // Unix socket of this process would do no harm.
+            const auto fd = static_cast<int>(value);
+            const bool tuned = is_unix_stream(fd) &&
+                               setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &m_bytes, sizeof m_bytes) == 0;
+            {
+                const std::lock_guard lock(m_mutex);
+                ++m_counts.seen;
+                if (tuned) ++m_counts.tuned;
+            }
+            m_changed.notify_all();
+        }
+    } catch (const zmq::error_t&) {
+        // The context is ending: so is the process.
+    }
 }
 
 std::string bind(zmq::socket_t& socket, const std::string& endpoint, std::string_view flag) {

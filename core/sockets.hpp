@@ -3,10 +3,14 @@
 // non-blocking receive and send whose "would block" is a value, not an exception.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 #include <zmq.hpp>
 
@@ -36,6 +40,52 @@ std::string bind(zmq::socket_t& socket, const std::string& endpoint, std::string
 // Throws std::runtime_error "cannot connect <flag> '<endpoint>': <reason>" for a malformed
 // endpoint.
 void connect(zmq::socket_t& socket, const std::string& endpoint, std::string_view flag);
+
+// The kernel send buffer of a socket's Unix-domain (ipc://) connections, made larger.
+//
+// libzmq applies ZMQ_SNDBUF to TCP only; an ipc:// connection keeps the kernel's default
+// (net.core.wmem_default, 208 KiB on a stock Linux). For a Unix stream socket the sender's buffer
+// bounds everything in flight, so a message larger than it (a 1,000-reading JSON Lines result is
+// ~311 KB) crosses in several turns: the sending I/O thread fills the buffer, waits, and is woken
+// again once the receiver has drained it. On a VM every such wake-up is expensive
+// (docs/BENCHMARKS.md, "Unix socket buffers").
+//
+// This watches the socket through libzmq's documented monitor: the value of ZMQ_EVENT_CONNECTED
+// and ZMQ_EVENT_ACCEPTED is the new connection's descriptor. A helper thread receives those
+// events and sets SO_SNDBUF on each descriptor that is a Unix stream socket; TCP is left alone
+// (ZMQ_SNDBUF and the kernel's autotuning serve it). The kernel caps the request at
+// net.core.wmem_max and doubles it for its bookkeeping. Construct it before the socket binds or
+// connects, and destroy it before the socket (declare it after the socket).
+class IpcSendBuffer {
+public:
+    IpcSendBuffer(zmq::socket_t& socket, int bytes);
+    ~IpcSendBuffer();
+    IpcSendBuffer(const IpcSendBuffer&) = delete;
+    IpcSendBuffer& operator=(const IpcSendBuffer&) = delete;
+
+    // Connections seen (connected or accepted), and those of them whose buffer was set.
+    struct Counts {
+        unsigned seen = 0;
+        unsigned tuned = 0;
+    };
+    // Waits at most `timeout` until `seen` connections have been handled; returns the counts.
+    [[nodiscard]] Counts wait_seen(unsigned seen, std::chrono::milliseconds timeout) const;
+
+private:
+    void watch(zmq::socket_t monitor);
+
+    zmq::socket_t& m_socket;
+    int m_bytes;
+    mutable std::mutex m_mutex;
+    mutable std::condition_variable m_changed;
+    Counts m_counts; // guarded by m_mutex
+    std::atomic<bool> m_stopping{false};
+    std::thread m_thread;
+};
+
+// What IpcSendBuffer asks for on the nodes' data-carrying sockets: room for several results of
+// the default batch size (the kernel makes it 4 MiB where net.core.wmem_max allows).
+inline constexpr int k_ipc_send_buffer = 2 * 1024 * 1024;
 
 enum class Received { nothing, message, oversized };
 

@@ -118,6 +118,7 @@ public:
         : m_options(o), m_dead(o.dead_letter), m_source(make_source(o)),
           m_vent(core::make_socket(zmq::socket_type::dealer, core::Role::connecting,
                                    static_cast<int>(o.max_unacked) + 16, 1000)),
+          m_vent_buffer(m_vent, core::k_ipc_send_buffer),
           m_stream_id(o.stream_id != 0 ? o.stream_id
                                        : std::mt19937_64(std::random_device{}())() | 1) {
         m_vent.set(zmq::sockopt::routing_id, "i-" + std::to_string(m_stream_id));
@@ -318,6 +319,8 @@ private:
     DeadLetters m_dead;
     std::unique_ptr<Source> m_source;
     zmq::socket_t m_vent;
+    // Up to --max-unacked batches may be in flight (~35 KB each at the default batch size).
+    core::IpcSendBuffer m_vent_buffer;
     std::uint64_t m_stream_id;
     std::vector<core::Reading> m_batch;
     std::deque<Unacked> m_unacked;

@@ -194,6 +194,7 @@ public:
         : m_options(o), m_ingest(core::make_socket(zmq::socket_type::router, core::Role::binding,
                                                    1000, o.ingest_hwm)),
           m_workers(core::make_socket(zmq::socket_type::router, core::Role::binding, 10000, 10000)),
+          m_workers_buffer(m_workers, core::k_ipc_send_buffer),
           m_sink(core::make_socket(zmq::socket_type::router, core::Role::binding, 1000, 1000)),
           m_job_id(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32) | 1) {
         m_config.window = o.window;
@@ -897,6 +898,8 @@ private:
     const Options& m_options;
     zmq::socket_t m_ingest;
     zmq::socket_t m_workers;
+    // Tasks (readings and history) for every credit of every worker may be in flight.
+    core::IpcSendBuffer m_workers_buffer;
     zmq::socket_t m_sink;
     std::uint64_t m_job_id;
     core::JobConfig m_config;

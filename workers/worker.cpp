@@ -71,7 +71,8 @@ public:
     explicit Worker(const Options& o)
         : m_options(o), m_name(o.name.empty() ? default_name() : o.name),
           m_vent(core::make_socket(zmq::socket_type::dealer, core::Role::connecting, 1000, 1000)),
-          m_sink(core::make_socket(zmq::socket_type::push, core::Role::connecting, 1000, 1000)) {
+          m_sink(core::make_socket(zmq::socket_type::push, core::Role::connecting, 1000, 1000)),
+          m_sink_buffer(m_sink, core::k_ipc_send_buffer) {
         // A stable identity lets the ventilator recognise this worker across a reconnection.
         std::mt19937_64 rng(std::random_device{}());
         const std::string identity = "w-" + std::to_string(rng());
@@ -330,6 +331,8 @@ private:
     std::string m_name;
     zmq::socket_t m_vent;
     zmq::socket_t m_sink;
+    // Results are the largest messages (~311 KB of JSON Lines per 1,000 readings).
+    core::IpcSendBuffer m_sink_buffer;
     core::JobConfig m_config;
     std::uint64_t m_job_id = 0;
     bool m_configured = false;
