@@ -7,12 +7,15 @@
 #include "core/protocol.hpp"
 #include "core/security.hpp"
 #include "core/sockets.hpp"
+#include "sink/file_sync.hpp"
 #include "sink/reorder.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -62,8 +65,12 @@ public:
             throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
         m_name = "'" + path + "'";
         m_owned = true;
+        struct stat st {};
+        if (fsync && ::fstat(m_fd, &st) == 0 && S_ISREG(st.st_mode))
+            m_sync.emplace(m_fd, k_sync_bytes);
     }
     ~Output() {
+        m_sync.reset(); // its thread uses the descriptor
         if (m_owned) ::close(m_fd);
     }
     Output(const Output&) = delete;
@@ -84,6 +91,12 @@ public:
 
     void finish() {
         flush();
+        if (m_sync) {
+            const int error = m_sync->stop();
+            m_sync.reset();
+            if (error != 0)
+                throw std::runtime_error("cannot fsync " + m_name + ": " + std::strerror(error));
+        }
         // EINVAL/EROFS: a device or FIFO that has nothing to synchronise (--output /dev/null).
         if (m_owned && m_fsync && ::fsync(m_fd) != 0 && errno != EINVAL && errno != EROFS) {
             throw std::runtime_error("cannot fsync " + m_name + ": " + std::strerror(errno));
@@ -125,10 +138,13 @@ private:
         }
         m_bytes += total;
         m_buffer.clear();
+        if (m_sync) m_sync->written(m_bytes);
     }
 
     static constexpr std::size_t k_flush_bytes = 1 << 20;
     static constexpr std::size_t k_direct_bytes = 64 * 1024;
+    // Data made durable in steps of this while the job runs (BackgroundSync).
+    static constexpr std::uint64_t k_sync_bytes = 32 << 20;
     std::string m_path;
     std::string m_name;
     int m_fd = -1;
@@ -136,6 +152,7 @@ private:
     bool m_fsync = true;
     std::string m_buffer;
     std::uint64_t m_bytes = 0;
+    std::optional<BackgroundSync> m_sync; // a regular file that will be fsynced
 };
 
 class Sink {
