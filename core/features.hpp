@@ -8,12 +8,19 @@
 #include "core/record.hpp"
 
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace sluice::core {
 
 // v = value, then K times v = sin(v)·cos(v) + ln(|v| + 1).
 [[nodiscard]] double heavy_transform(double value, std::uint32_t iterations) noexcept;
+
+// heavy_transform of two values at once, bit for bit what it gives for each alone: two
+// independent chains in one loop, so that the CPU overlaps the latency of one chain's sin, cos and
+// log with the other's. compute_features pairs a batch's readings up this way.
+[[nodiscard]] std::pair<double, double> heavy_transform_pair(double a, double b,
+                                                             std::uint32_t iterations) noexcept;
 
 // Statistics of one window of values (oldest first); `values` must not be empty. When every value
 // is equal the mean is that value and the standard deviation exactly 0.

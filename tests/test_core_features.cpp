@@ -1,6 +1,7 @@
 #include "core/features.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -16,6 +17,7 @@ using sluice::core::Calibration;
 using sluice::core::compute_features;
 using sluice::core::Features;
 using sluice::core::heavy_transform;
+using sluice::core::heavy_transform_pair;
 using sluice::core::History;
 using sluice::core::JobConfig;
 using sluice::core::ReadingView;
@@ -99,6 +101,46 @@ TEST_CASE("heavy_transform matches a long double loop for K = 1, 2 and 100", "[f
     }
     // One step by hand: sin(1)cos(1) + ln 2 = 0.4546487134128409 + 0.6931471805599453.
     CHECK(near_rel(heavy_transform(1.0, 1), 0.45464871341284084770L + 0.69314718055994530942L));
+}
+
+TEST_CASE("heavy_transform_pair gives each value what heavy_transform gives it alone",
+          "[features]") {
+    // Bit for bit: a reading's heavy value must not depend on which reading it is paired with
+    // (heavy_transform itself is checked against the long double loop above).
+    std::vector<double> values = {0.0, -0.0, 1.0, -1.0, 0.5, 3.7, -12.25, 1e6, 1e-300, 1e300, 42.0};
+    std::mt19937_64 rng(20261203);
+    std::normal_distribution<double> gauss(50.0, 15.0);
+    for (int i = 0; i < 40; ++i) values.push_back(gauss(rng));
+    const auto bits = [](double v) { return std::bit_cast<std::uint64_t>(v); };
+    for (const std::uint32_t k : {0u, 1u, 2u, 100u}) {
+        for (const double a : values) {
+            for (const double b : values) {
+                const auto [got_a, got_b] = heavy_transform_pair(a, b, k);
+                INFO("K " << k << " pair " << a << ", " << b);
+                REQUIRE(bits(got_a) == bits(heavy_transform(a, k)));
+                REQUIRE(bits(got_b) == bits(heavy_transform(b, k)));
+            }
+        }
+    }
+}
+
+TEST_CASE("Every reading of a batch gets its heavy value, in even and odd batches", "[features]") {
+    JobConfig config;
+    config.window = 4;
+    config.heavy = 7;
+    const double values[] = {3.7, -12.25, 0.0, 1e6, 42.0, -0.75, 1700.5};
+    const char* sensors[] = {"A", "B", "A", "C", "B", "A", "D"};
+    for (std::size_t n = 1; n <= std::size(values); ++n) {
+        std::vector<ReadingView> readings;
+        for (std::size_t i = 0; i < n; ++i)
+            readings.push_back({sensors[i], static_cast<double>(i), values[i], ""});
+        const auto f = features_of(config, readings);
+        REQUIRE(f.size() == n);
+        for (std::size_t i = 0; i < n; ++i) {
+            INFO("batch of " << n << ", reading " << i);
+            CHECK(near_rel(f[i].heavy, heavy_reference(values[i], 7)));
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
