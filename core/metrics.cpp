@@ -1,6 +1,8 @@
 #include "core/metrics.hpp"
 
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <httplib.h>
 #include <stdexcept>
 #include <thread>
@@ -209,6 +211,7 @@ std::string published_status() {
 struct MetricsServer::Impl {
     httplib::Server server;
     std::thread thread;
+    std::atomic<bool> finished{false}; // listen_after_bind() has returned
 };
 
 MetricsServer::MetricsServer(const std::string& host_port, std::string role)
@@ -241,12 +244,25 @@ MetricsServer::MetricsServer(const std::string& host_port, std::string role)
     m_port = port == 0 ? m_impl->server.bind_to_any_port(host)
                        : (m_impl->server.bind_to_port(host, port) ? port : -1);
     if (m_port < 0) throw std::runtime_error("cannot serve --metrics on '" + host_port + "'");
-    m_impl->thread = std::thread([this] { m_impl->server.listen_after_bind(); });
+    m_impl->thread = std::thread([impl = m_impl.get()] {
+        impl->server.listen_after_bind();
+        impl->finished = true;
+    });
 }
 
 MetricsServer::~MetricsServer() {
-    m_impl->server.stop();
-    if (m_impl->thread.joinable()) m_impl->thread.join();
+    // cpp-httplib 0.11's stop() does nothing until listen_after_bind() has marked the server
+    // running, so a server destroyed just after it was made (a node whose job took milliseconds)
+    // would then listen for ever. Wait for it to run, then stop it once (a second stop() of a
+    // running server trips httplib's assertion).
+    while (!m_impl->finished) {
+        if (m_impl->server.is_running()) {
+            m_impl->server.stop();
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    m_impl->thread.join();
 }
 
 } // namespace sluice::core

@@ -1,7 +1,10 @@
 #include "core/metrics.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
 #include <httplib.h>
+#include <memory>
 #include <thread>
 
 using namespace sluice::core;
@@ -65,6 +68,24 @@ TEST_CASE("the metrics server answers GET /metrics with the registry's text", "[
     CHECK(res->status == 200);
     CHECK(res->body.find("sluice_records_total{role=\"worker\"}") != std::string::npos);
     CHECK(client.Get("/other")->status == 404);
+}
+
+TEST_CASE("a metrics server destroyed as soon as it is made still ends", "[metrics][threads]") {
+    // A node whose job ends within milliseconds of its start (a tiny input) destroys its server
+    // before the server's thread has begun to listen; cpp-httplib 0.11's stop() does nothing
+    // then, and the thread would listen for ever. 100 servers made and destroyed at once; the
+    // worker thread reports each one done, and the test waits for it with a bound (a hang must
+    // fail the test, not stall the suite).
+    // Shared with the thread, which outlives this test case if it hangs.
+    const auto all_done = std::make_shared<std::promise<void>>();
+    auto done = all_done->get_future();
+    std::thread([all_done] {
+        for (int i = 0; i < 100; ++i) {
+            const MetricsServer server("127.0.0.1:0", "ingest");
+        }
+        all_done->set_value();
+    }).detach();
+    REQUIRE(done.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
 }
 
 TEST_CASE("a bad --metrics address is refused with a message naming it", "[metrics]") {
