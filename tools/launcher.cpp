@@ -40,6 +40,7 @@ namespace fs = std::filesystem;
 struct Child {
     std::string role;
     pid_t pid = -1;
+    bool stopped = false; // sent SIGTERM by the launcher once the job was over
 };
 
 pid_t spawn(const std::string& exe, const std::vector<std::string>& args) {
@@ -258,13 +259,26 @@ private:
                 const auto it = m_children.find(pid);
                 if (it == m_children.end()) continue;
                 const std::string role = it->second.role;
+                // A worker stopped after the job may not have set up its signal handling yet.
+                const bool stopped_by_us =
+                    it->second.stopped && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM;
                 m_children.erase(it);
-                const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+                const bool ok = (WIFEXITED(status) && WEXITSTATUS(status) == 0) || stopped_by_us;
                 if (role == "sink") {
                     result = ok ? 0 : 1;
                     // Everything is written; the others finish on their own within a bound.
                     if (deadline == core::TimePoint::max())
                         deadline = core::now() + core::seconds(10.0);
+                }
+                if (role == "ventilator" && ok) {
+                    // The job is over (the ventilator ends it only once every reading is
+                    // written) and no worker is needed any more. A worker that started after
+                    // the job's end was announced would wait for the next job: stop them all.
+                    for (auto& [p, c] : m_children) {
+                        if (c.role != "worker") continue;
+                        c.stopped = true;
+                        ::kill(p, SIGTERM);
+                    }
                 }
                 if (!ok) {
                     core::log_error("sluice-", role, " (pid ", pid, ") ", describe_status(status));

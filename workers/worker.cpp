@@ -284,9 +284,12 @@ private:
     // The last word to the ventilator before exiting. Sockets close with linger 0, so the
     // goodbye is not left to linger: the worker waits (at most 1 s) for the ventilator to echo
     // it. A ventilator that is already gone costs that second and nothing else; one that misses
-    // the goodbye still forgets the worker after --worker-timeout.
+    // the goodbye still forgets the worker after --worker-timeout. A worker that has not joined
+    // a job (no ventilator answered it) holds no work, so it says goodbye without waiting: its
+    // ventilator is most likely gone, as when a job ended before the worker had started.
     void goodbye() {
         say(MsgType::worker_bye);
+        if (!m_configured) return;
         const TimePoint deadline = core::now() + core::seconds(1.0);
         while (core::now() < deadline) {
             std::vector<zmq::pollitem_t> items = {{m_vent.handle(), 0, ZMQ_POLLIN, 0}};
