@@ -254,7 +254,9 @@ MetricsServer::~MetricsServer() {
     // cpp-httplib 0.11's stop() does nothing until listen_after_bind() has marked the server
     // running, so a server destroyed just after it was made (a node whose job took milliseconds)
     // would then listen for ever. Wait for it to run, then stop it once (a second stop() of a
-    // running server trips httplib's assertion).
+    // running server trips httplib's assertion). 0.11 has no way to wait for that state (its
+    // wait_until_ready() came later), hence the short polls; they happen only when a node ends
+    // within its server thread's start-up, never on a hot path.
     while (!m_impl->finished) {
         if (m_impl->server.is_running()) {
             m_impl->server.stop();

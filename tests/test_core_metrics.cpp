@@ -73,10 +73,10 @@ TEST_CASE("the metrics server answers GET /metrics with the registry's text", "[
 TEST_CASE("a metrics server destroyed as soon as it is made still ends", "[metrics][threads]") {
     // A node whose job ends within milliseconds of its start (a tiny input) destroys its server
     // before the server's thread has begun to listen; cpp-httplib 0.11's stop() does nothing
-    // then, and the thread would listen for ever. 100 servers made and destroyed at once; the
-    // worker thread reports each one done, and the test waits for it with a bound (a hang must
-    // fail the test, not stall the suite).
-    // Shared with the thread, which outlives this test case if it hangs.
+    // then, and the thread would listen for ever. 100 servers are made and destroyed at once on
+    // a thread that reports when all are gone; the test waits for that with a bound, so that a
+    // hang fails the test instead of stalling the suite. The promise is shared with the thread,
+    // which outlives this test case if it hangs.
     const auto all_done = std::make_shared<std::promise<void>>();
     auto done = all_done->get_future();
     std::thread([all_done] {
