@@ -7,6 +7,8 @@
 #   bench/e2e.sh heavy [RECORDS] [RUNS]        the same with --heavy 100, vs the ideal
 #   bench/e2e.sh batch [RECORDS]               batch-size sweep
 #   bench/e2e.sh credits [RECORDS]             worker credits sweep
+#   bench/e2e.sh bounds [RUNS]                 what removing one cost would give at most: HEAD
+#                                              against HEAD + each bench/bounds/*.patch, to tmpfs
 #   bench/e2e.sh latency RATE|max [SECONDS] [FLAGS...]
 #                                              p50/p99/p99.9 from ingest to written at a fixed rate
 #                                              or the maximum; FLAGS go to `sluice run` (--heavy 100)
@@ -111,5 +113,61 @@ latency)
     "$BIN/sluice" run "${pace[@]}" --workers 2 --output "${OUT:-$WORK/out.jsonl}" "${@:4}" \
         --child-log-level warn 2>&1 | grep -E "latency|summary"
     ;;
-*) echo "usage: bench/e2e.sh throughput|heavy|batch|credits|latency ..." >&2; exit 2 ;;
+bounds)
+    # Each patch in bench/bounds/ makes one cost vanish (formatting, moving results to the sink)
+    # and so writes wrong output: the job it times is an upper bound of what removing that cost
+    # could give, not a design. HEAD and HEAD + each patch are built in worktrees (Release), then
+    # run alternately on the same 2 M-reading file to tmpfs; medians of wall and CPU (user + system
+    # of every process) and of the ratios to HEAD's run of the same round.
+    runs=${2:-7} n=2000000
+    input=$(make_input "$n")
+    trees="$WORK/bounds"
+    cleanup_bounds() {
+        local t
+        for t in "$trees"/*/; do [[ -d $t ]] && git worktree remove --force "$t" 2>/dev/null; done
+        rm -rf "$trees"
+    }
+    trap cleanup_bounds EXIT
+    cleanup_bounds
+    names=(head)
+    for patch in bench/bounds/*.patch; do names+=("$(basename "$patch" .patch)"); done
+    for name in "${names[@]}"; do
+        git worktree add --quiet --detach "$trees/$name" HEAD
+        [[ $name == head ]] || git -C "$trees/$name" apply "$PWD/bench/bounds/$name.patch"
+        cmake -S "$trees/$name" -B "$trees/$name/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+            -DSLUICE_BUILD_TESTS=OFF -DSLUICE_BUILD_BENCH=OFF >/dev/null
+        cmake --build "$trees/$name/build" >/dev/null
+    done
+    # One more contender needs no patch: HEAD writing to /dev/null (the sink's write is free, the
+    # results still cross to the sink), which splits free-results into its two parts.
+    $PY - "$input" "$runs" "$trees" "${names[@]}" <<'PY'
+import os, resource, statistics as st, subprocess, sys, time
+path, runs, trees, builds = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+out = "/dev/shm/sluice-bounds.jsonl"
+jobs = {b: (b, out) for b in builds}
+jobs["head-to-devnull"] = ("head", "/dev/null")
+names = list(jobs)
+wall = {n: [] for n in names}
+cpu = {n: [] for n in names}
+for _ in range(runs):
+    for n in names:
+        build, target = jobs[n]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        subprocess.run([f"{trees}/{build}/build/sluice", "run", "--input", path, "--workers", "2",
+                        "--output", target], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        wall[n].append(time.monotonic() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[n].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        if target == out:
+            os.unlink(out)
+for n in names:
+    rw = st.median(a / b for a, b in zip(wall[n], wall[names[0]]))
+    rc = st.median(a / b for a, b in zip(cpu[n], cpu[names[0]]))
+    print(f"{n:18} wall {st.median(wall[n]):.3f} s  cpu {st.median(cpu[n]):.3f} s  "
+          f"ratio to head: wall {rw:.3f}, cpu {rc:.3f}  (walls {' '.join(f'{w:.2f}' for w in wall[n])})")
+PY
+    ;;
+*) echo "usage: bench/e2e.sh throughput|heavy|batch|credits|bounds|latency ..." >&2; exit 2 ;;
 esac
