@@ -117,8 +117,9 @@ bounds)
     # Each patch in bench/bounds/ makes one cost vanish (formatting, moving results to the sink)
     # and so writes wrong output: the job it times is an upper bound of what removing that cost
     # could give, not a design. HEAD and HEAD + each patch are built in worktrees (Release), then
-    # run alternately on the same 2 M-reading file to tmpfs; medians of wall and CPU (user + system
-    # of every process) and of the ratios to HEAD's run of the same round.
+    # run alternately (the order rotates from round to round) on the same 2 M-reading file to
+    # tmpfs; medians of wall and CPU (user + system of every process) and of the ratios to HEAD's
+    # run of the same round.
     runs=${2:-7} n=2000000
     input=$(make_input "$n")
     trees="$WORK/bounds"
@@ -126,6 +127,7 @@ bounds)
         local t
         for t in "$trees"/*/; do [[ -d $t ]] && git worktree remove --force "$t" 2>/dev/null; done
         rm -rf "$trees"
+        git worktree prune
     }
     trap cleanup_bounds EXIT
     cleanup_bounds
@@ -133,7 +135,10 @@ bounds)
     for patch in bench/bounds/*.patch; do names+=("$(basename "$patch" .patch)"); done
     for name in "${names[@]}"; do
         git worktree add --quiet --detach "$trees/$name" HEAD
-        [[ $name == head ]] || git -C "$trees/$name" apply "$PWD/bench/bounds/$name.patch"
+        [[ $name == head ]] || git -C "$trees/$name" apply "$PWD/bench/bounds/$name.patch" || {
+            echo "bench/bounds/$name.patch no longer applies to HEAD: update it" >&2
+            exit 1
+        }
         cmake -S "$trees/$name" -B "$trees/$name/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
             -DSLUICE_BUILD_TESTS=OFF -DSLUICE_BUILD_BENCH=OFF >/dev/null
         cmake --build "$trees/$name/build" >/dev/null
@@ -149,8 +154,8 @@ jobs["head-to-devnull"] = ("head", "/dev/null")
 names = list(jobs)
 wall = {n: [] for n in names}
 cpu = {n: [] for n in names}
-for _ in range(runs):
-    for n in names:
+for i in range(runs):
+    for n in names[i % len(names):] + names[:i % len(names)]:  # rotated: no contender always first
         build, target = jobs[n]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
