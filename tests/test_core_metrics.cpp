@@ -1,10 +1,14 @@
 #include "core/metrics.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <future>
 #include <httplib.h>
 #include <memory>
+#include <string>
 #include <thread>
 
 using namespace sluice::core;
@@ -95,6 +99,10 @@ TEST_CASE("a bad --metrics address is refused with a message naming it", "[metri
 }
 
 // The node's thread updates metrics while the HTTP thread renders them: run under TSan in CI.
+// Halfway through, the writer waits until a render has begun after it got there, so renders
+// overlap the writes however the threads are scheduled (on a loaded host the writer could
+// otherwise finish before the first render). Every render must show the counter at most
+// k_updates and never below what an earlier render showed.
 TEST_CASE("metrics updated by one thread while another renders them stay exact",
           "[metrics][threads]") {
     Registry r;
@@ -102,22 +110,40 @@ TEST_CASE("metrics updated by one thread while another renders them stay exact",
     auto& g = r.gauge("t_g", "g");
     auto& h = r.histogram("t_h", "h", {1.0});
     constexpr int k_updates = 200000;
+    std::atomic<bool> halfway{false};
+    std::atomic<bool> seen_halfway{false};
     std::thread writer([&] {
         for (int i = 0; i < k_updates; ++i) {
+            if (i == k_updates / 2) {
+                halfway.store(true);
+                seen_halfway.wait(false);
+            }
             c.inc();
             g.set(i);
             h.observe(0.5);
         }
     });
-    std::size_t renders = 0;
+    const std::string key = "t_n_total{role=\"x\"} ";
+    std::uint64_t last = 0;
     while (c.value() < k_updates) {
+        const bool after_halfway = halfway.load();
         const std::string text = r.render("x");
-        CHECK(text.find("t_n_total{role=\"x\"}") != std::string::npos);
-        ++renders;
+        const std::size_t at = text.find(key);
+        REQUIRE(at != std::string::npos);
+        std::uint64_t shown = 0;
+        const char* const first = text.data() + at + key.size();
+        const auto parsed = std::from_chars(first, text.data() + text.size(), shown);
+        REQUIRE(parsed.ec == std::errc{});
+        REQUIRE(shown >= last);
+        REQUIRE(shown <= std::uint64_t{k_updates});
+        last = shown;
+        if (after_halfway && !seen_halfway.load()) {
+            seen_halfway.store(true);
+            seen_halfway.notify_one();
+        }
     }
     writer.join();
     CHECK(c.value() == k_updates);
     CHECK(h.count() == k_updates);
     CHECK(h.sum() == Approx(0.5 * k_updates));
-    CHECK(renders > 0);
 }
