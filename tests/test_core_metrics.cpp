@@ -123,6 +123,16 @@ TEST_CASE("metrics updated by one thread while another renders them stay exact",
             h.observe(0.5);
         }
     });
+    // However this test ends (a failed REQUIRE throws), the writer is released and joined.
+    struct ReleaseAndJoin {
+        std::atomic<bool>& seen;
+        std::thread& thread;
+        ~ReleaseAndJoin() {
+            seen.store(true);
+            seen.notify_one();
+            if (thread.joinable()) thread.join();
+        }
+    } release_writer{seen_halfway, writer};
     const std::string key = "t_n_total{role=\"x\"} ";
     std::uint64_t last = 0;
     while (c.value() < k_updates) {
