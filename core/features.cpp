@@ -4,7 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <unordered_map>
+#include <functional>
+#include <string_view>
 #if SLUICE_WINDOW_STATS_AVX2
 #include <immintrin.h>
 #endif
@@ -242,31 +243,121 @@ void SensorWindow::push(double v) noexcept {
     m_buffer[m_begin + m_size - 1] = v;
 }
 
+void SensorWindow::assign(std::span<const double> values) noexcept {
+    const std::size_t keep = std::min(values.size(), m_capacity);
+    if (keep > 0) {
+        std::memcpy(m_buffer.data(), values.data() + (values.size() - keep), keep * sizeof(double));
+    }
+    m_begin = 0;
+    m_size = keep;
+}
+
+namespace {
+
+// The windows of one batch's sensors, with each sensor's calibration. The table and the windows'
+// buffers are reused from batch to batch: with 1,000 sensors a batch of 1,000 readings has ~600 of
+// them, and allocating, zeroing, hashing into node-based maps and freeing them again every batch
+// cost more than their statistics (docs/BENCHMARKS.md, "Many sensors").
+class BatchWindows {
+public:
+    struct Sensor {
+        std::string_view id;
+        Calibration calibration;
+        SensorWindow window{0};
+    };
+
+    // Empties the table for a batch with about `sensors` sensors and windows of `capacity`.
+    void reset(std::size_t capacity, std::size_t sensors) {
+        m_capacity = capacity;
+        m_used = 0;
+        std::size_t size = 16;
+        while (size < 2 * sensors) size *= 2;
+        m_index.assign(size, 0);
+    }
+
+    // The sensor's entry; `added` says whether it is new in this batch (its window then empty).
+    Sensor& find_or_add(const JobConfig& config, std::string_view id, bool& added) {
+        const std::size_t mask = m_index.size() - 1;
+        for (std::size_t i = home(id, mask);; i = (i + 1) & mask) {
+            if (m_index[i] == 0) return add(config, id, i, added);
+            Sensor& s = m_sensors[m_index[i] - 1];
+            if (s.id == id) {
+                added = false;
+                return s;
+            }
+        }
+    }
+
+private:
+    static std::size_t home(std::string_view id, std::size_t mask) noexcept {
+        const std::size_t hash = std::hash<std::string_view>{}(id);
+        return hash & mask;
+    }
+
+    // Adds the sensor at the free index slot i.
+    Sensor& add(const JobConfig& config, std::string_view id, std::size_t i, bool& added) {
+        added = true;
+        if (m_used == m_sensors.size()) m_sensors.emplace_back();
+        Sensor& s = m_sensors[m_used++];
+        m_index[i] = static_cast<std::uint32_t>(m_used);
+        s.id = id;
+        s.calibration = config.calibration_for(id);
+        if (s.window.capacity() != m_capacity) s.window = SensorWindow(m_capacity);
+        s.window.assign({});
+        if (2 * m_used > m_index.size()) grow();
+        return m_sensors[m_used - 1];
+    }
+
+    // Doubles the index when it is half full (a batch had more sensors than its history named).
+    void grow() {
+        std::vector<std::uint32_t> index(2 * m_index.size(), 0);
+        const std::size_t mask = index.size() - 1;
+        for (std::size_t k = 0; k < m_used; ++k) {
+            std::size_t i = home(m_sensors[k].id, mask);
+            while (index[i] != 0) i = (i + 1) & mask;
+            index[i] = static_cast<std::uint32_t>(k + 1);
+        }
+        m_index = std::move(index);
+    }
+
+    std::size_t m_capacity = 0;
+    std::size_t m_used = 0;
+    std::vector<Sensor> m_sensors;      // [0, m_used) belong to this batch
+    std::vector<std::uint32_t> m_index; // open addressing: sensor number + 1, 0 = free
+};
+
+} // namespace
+
 void compute_features(const JobConfig& config, std::span<const ReadingView> readings,
                       const History& history, std::vector<Features>& out) {
     const std::size_t window = std::max<std::uint32_t>(config.window, 1);
-    std::unordered_map<std::string_view, SensorWindow> windows;
-    windows.reserve(history.entries.size());
+    thread_local BatchWindows windows;
+    windows.reset(window, history.entries.size());
     for (const auto& entry : history.entries) {
-        auto& w = windows.try_emplace(entry.sensor_id, window).first->second;
+        bool added = false;
+        auto& w = windows.find_or_add(config, entry.sensor_id, added).window;
+        // At most W-1 values of history: the reading itself completes the window.
         const std::size_t skip = entry.count >= window ? entry.count - (window - 1) : 0;
-        for (std::size_t i = entry.first + skip; i < entry.first + entry.count; ++i) {
-            w.push(history.values[i]);
+        const auto values =
+            std::span(history.values).subspan(entry.first + skip, entry.count - skip);
+        if (added) {
+            w.assign(values);
+        } else {
+            for (const double v : values) w.push(v); // a sensor named twice: as before, in turn
         }
     }
 
     out.resize(readings.size());
-    std::string_view last_sensor;
-    SensorWindow* last_window = nullptr;
-    Calibration cal;
+    BatchWindows::Sensor* last = nullptr;
     for (std::size_t i = 0; i < readings.size(); ++i) {
         const ReadingView& r = readings[i];
-        // Consecutive readings often share a sensor; skip both lookups then.
-        if (last_window == nullptr || r.sensor_id != last_sensor) {
-            last_window = &windows.try_emplace(r.sensor_id, window).first->second;
-            last_sensor = r.sensor_id;
-            cal = config.calibration_for(r.sensor_id);
+        // Consecutive readings often share a sensor; skip the lookup then.
+        if (last == nullptr || r.sensor_id != last->id) {
+            bool added = false;
+            last = &windows.find_or_add(config, r.sensor_id, added);
         }
+        const Calibration cal = last->calibration;
+        SensorWindow* const last_window = &last->window;
         last_window->push(r.value);
         Features& f = out[i];
         f.normalized = (r.value - cal.offset) / cal.scale;

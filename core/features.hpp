@@ -53,6 +53,9 @@ class SensorWindow {
 public:
     explicit SensorWindow(std::size_t capacity) : m_capacity(capacity), m_buffer(2 * capacity) {}
     void push(double v) noexcept;
+    // Replaces the contents with the last `capacity` of `values` (all of them if fewer).
+    void assign(std::span<const double> values) noexcept;
+    [[nodiscard]] std::size_t capacity() const noexcept { return m_capacity; }
     [[nodiscard]] std::span<const double> values() const noexcept {
         return {m_buffer.data() + m_begin, m_size};
     }
@@ -67,6 +70,8 @@ private:
 
 // Computes the features of every reading of a batch, in order. `history` holds, for each sensor
 // of the batch, up to W-1 values that precede the batch in the order. `out` is resized to match.
+// The result depends on its arguments alone; the windows' memory is kept per thread from one call
+// to the next, so a steady stream of batches allocates nothing.
 void compute_features(const JobConfig& config, std::span<const ReadingView> readings,
                       const History& history, std::vector<Features>& out);
 

@@ -434,6 +434,75 @@ TEST_CASE("history values precede the batch and only the last W-1 of them count"
     CHECK(g[0].window_std == 7.5);
 }
 
+TEST_CASE("a sensor named twice in the history gets both entries' values in turn", "[features]") {
+    JobConfig config;
+    config.window = 4;
+    History history;
+    history.values = {1.0, 2.0, 3.0};
+    history.entries.push_back({"A", 0, 2});
+    history.entries.push_back({"A", 2, 1});
+    const auto f = features_of(config, {{"A", 1, 10.0, ""}}, history);
+    // Window [1, 2, 3, 10].
+    CHECK(f[0].window_count == 4);
+    CHECK(f[0].window_mean == 4.0);
+    CHECK(f[0].window_min == 1.0);
+    CHECK(f[0].window_max == 10.0);
+}
+
+TEST_CASE("batches of thousands of sensors and of changing window sizes, one after another, match "
+          "a naive per-record reference",
+          "[features]") {
+    // compute_features keeps its windows' memory from call to call; nothing of one call may show
+    // in the next: not a window's values, not its size, not a sensor's calibration.
+    std::vector<std::string> ids;
+    for (int s = 0; s < 3000; ++s) ids.push_back("sensor-" + std::to_string(s));
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> value(-50.0, 50.0);
+    for (const std::uint32_t w : {4u, 9u, 4u, 1u, 50u}) {
+        INFO("window " << w);
+        JobConfig config;
+        config.window = w;
+        config.calibration[ids[w]] = Calibration{1.0 * w, 2.0};
+        // More sensors than any history names: the table grows while the batch runs.
+        std::vector<ReadingView> batch;
+        for (int i = 0; i < 6000; ++i) {
+            batch.push_back(
+                ReadingView{ids[rng() % ids.size()], static_cast<double>(i), value(rng), "u"});
+        }
+        // Half of the sensors come with a history of 0..W+2 values (at most W-1 count).
+        History history;
+        std::map<std::string_view, std::vector<double>> before;
+        for (std::size_t s = 0; s < ids.size(); s += 2) {
+            const std::size_t n = rng() % (w + 3);
+            history.entries.push_back({ids[s], history.values.size(), n});
+            for (std::size_t k = 0; k < n; ++k) {
+                history.values.push_back(value(rng));
+                before[ids[s]].push_back(history.values.back());
+            }
+        }
+        const auto f = features_of(config, batch, history);
+        REQUIRE(f.size() == batch.size());
+        std::map<std::string_view, std::vector<double>> seen = before;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            INFO("record " << i);
+            auto& values = seen[batch[i].sensor_id];
+            values.push_back(batch[i].value);
+            const std::size_t count = std::min<std::size_t>(values.size(), w);
+            const std::vector<double> window(values.end() - static_cast<std::ptrdiff_t>(count),
+                                             values.end());
+            const Reference r = naive_stats(window);
+            const Calibration cal = config.calibration_for(batch[i].sensor_id);
+            CHECK(f[i].window_count == count);
+            CHECK(f[i].window_min == r.min);
+            CHECK(f[i].window_max == r.max);
+            CHECK(near_rel(f[i].window_mean, r.mean));
+            CHECK(near_rel(f[i].window_std, r.std, 1e-10L));
+            CHECK(near_rel(f[i].normalized,
+                           (static_cast<long double>(batch[i].value) - cal.offset) / cal.scale));
+        }
+    }
+}
+
 TEST_CASE("batches with test-built histories give the same features as one whole batch, and "
           "both match a naive per-record reference",
           "[features]") {
