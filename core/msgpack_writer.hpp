@@ -19,15 +19,8 @@ public:
         const auto n = static_cast<std::uint32_t>(s.size());
         if (n <= 31) {
             byte(0xA0 | n);
-        } else if (n <= 0xFF) {
-            byte(0xD9);
-            byte(n);
-        } else if (n <= 0xFFFF) {
-            byte(0xDA);
-            be(n, 2);
         } else {
-            byte(0xDB);
-            be(n, 4);
+            sized(n, 0xD9);
         }
         m_out.append(s);
     }
@@ -53,9 +46,24 @@ public:
         be(std::bit_cast<std::uint64_t>(d), 8);
     }
     void boolean(bool b) { byte(b ? 0xC3 : 0xC2); }
+    // The header of a bin of n bytes; the caller appends the n bytes.
+    void bin_header(std::uint32_t n) { sized(n, 0xC4); }
 
 private:
     void byte(unsigned b) { m_out.push_back(static_cast<char>(b)); }
+    // The 8-, 16- or 32-bit length form of str (0xD9...) or bin (0xC4...): consecutive type bytes.
+    void sized(std::uint32_t n, unsigned type8) {
+        if (n <= 0xFF) {
+            byte(type8);
+            byte(n);
+        } else if (n <= 0xFFFF) {
+            byte(type8 + 1);
+            be(n, 2);
+        } else {
+            byte(type8 + 2);
+            be(n, 4);
+        }
+    }
     void be(std::uint64_t v, int bytes) {
         char buf[8];
         for (int i = 0; i < bytes; ++i) buf[i] = static_cast<char>(v >> (8 * (bytes - 1 - i)));

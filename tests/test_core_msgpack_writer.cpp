@@ -101,6 +101,29 @@ TEST_CASE("str appends to what the buffer already holds", "[msgpack_writer]") {
     CHECK(out == bytes({'x', 'y', 0xa2, 'a', 'b', 0x01}));
 }
 
+TEST_CASE("bin headers are bin8, bin16 or bin32 by length, and MsgReader reads the bin back",
+          "[msgpack_writer]") {
+    auto header = [](std::uint32_t n) {
+        std::string out;
+        MsgWriter(out).bin_header(n);
+        return out;
+    };
+    CHECK(header(0) == bytes({0xc4, 0x00}));
+    CHECK(header(255) == bytes({0xc4, 0xff}));
+    CHECK(header(256) == bytes({0xc5, 0x01, 0x00}));
+    CHECK(header(65535) == bytes({0xc5, 0xff, 0xff}));
+    CHECK(header(65536) == bytes({0xc6, 0x00, 0x01, 0x00, 0x00}));
+    for (const std::uint32_t n : {0u, 3u, 255u, 256u, 70000u}) {
+        INFO("bin of " << n << " bytes");
+        std::string out = header(n) + std::string(n, 'z');
+        MsgReader r(out);
+        std::string_view got;
+        REQUIRE(r.read_bin(got));
+        CHECK(got == std::string(n, 'z'));
+        CHECK(r.at_end());
+    }
+}
+
 TEST_CASE("array and map headers are fix, 16 or 32 by count", "[msgpack_writer]") {
     CHECK(array_bytes(0) == bytes({0x90}));
     CHECK(array_bytes(15) == bytes({0x9f}));
