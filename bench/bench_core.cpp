@@ -74,6 +74,45 @@ void BM_decode_readings(benchmark::State& state) {
 }
 BENCHMARK(BM_decode_readings);
 
+// The history of one batch in the steady state (every sensor of the batch has W-1 = 49 values),
+// for 100 sensors (~10 readings each per batch of 1,000) and 1,000 (~1 each): written by the
+// ventilator, read by a worker. Items are the batch's readings.
+History steady_history(std::size_t sensors, std::vector<std::string>& ids) {
+    History history;
+    ids.clear();
+    for (std::size_t s = 0; s < sensors; ++s) ids.push_back("S" + std::to_string(s));
+    for (std::size_t s = 0; s < sensors; ++s) {
+        history.entries.push_back({ids[s], history.values.size(), 49});
+        for (int i = 0; i < 49; ++i) history.values.push_back(50.0 + 0.37 * i + 1e-3 * s);
+    }
+    return history;
+}
+
+void BM_encode_history(benchmark::State& state) {
+    std::vector<std::string> ids;
+    const History history = steady_history(static_cast<std::size_t>(state.range(0)), ids);
+    std::string payload;
+    for (auto _ : state) {
+        payload.clear();
+        encode_history(payload, history);
+        benchmark::DoNotOptimize(payload.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(k_batch));
+    state.counters["bytes"] = static_cast<double>(payload.size());
+}
+BENCHMARK(BM_encode_history)->Arg(100)->Arg(1000);
+
+void BM_decode_history(benchmark::State& state) {
+    std::vector<std::string> ids;
+    std::string payload;
+    encode_history(payload, steady_history(static_cast<std::size_t>(state.range(0)), ids));
+    History out;
+    DecodeError error;
+    for (auto _ : state) benchmark::DoNotOptimize(decode_history(payload, 49, out, error));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(k_batch));
+}
+BENCHMARK(BM_decode_history)->Arg(100)->Arg(1000);
+
 // Features of one batch with full history (the steady state: every sensor has W-1 values).
 void BM_compute_features(benchmark::State& state) {
     const auto sensors = static_cast<std::size_t>(state.range(0));

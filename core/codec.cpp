@@ -3,8 +3,10 @@
 #include "core/msgpack_reader.hpp"
 #include "core/msgpack_writer.hpp"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -65,15 +67,38 @@ bool decode_readings(std::string_view payload, std::vector<ReadingView>& out, De
     return true;
 }
 
-void encode_history(std::string& out, const History& history) {
-    MsgWriter w(out);
-    w.array(static_cast<std::uint32_t>(history.entries.size()));
-    for (const auto& e : history.entries) {
-        w.array(2);
-        w.str(e.sensor_id);
-        w.array(static_cast<std::uint32_t>(e.count));
-        for (std::size_t i = e.first; i < e.first + e.count; ++i) w.float64(history.values[i]);
+HistoryEncoder::HistoryEncoder(std::string& out) : m_out(out), m_header(out.size()) {
+    m_out.append(5, '\0'); // array32: 0xDD and the count, both written by finish()
+}
+
+void HistoryEncoder::add(std::string_view sensor_id, std::span<const double> values) {
+    MsgWriter w(m_out);
+    w.array(2);
+    w.str(sensor_id);
+    w.bin_header(static_cast<std::uint32_t>(values.size() * sizeof(double)));
+    if constexpr (std::endian::native == std::endian::little) {
+        m_out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+    } else {
+        for (const double v : values) {
+            const std::uint64_t le = __builtin_bswap64(std::bit_cast<std::uint64_t>(v));
+            m_out.append(reinterpret_cast<const char*>(&le), sizeof le);
+        }
     }
+    ++m_entries;
+}
+
+void HistoryEncoder::finish() noexcept {
+    char* const p = m_out.data() + m_header;
+    p[0] = static_cast<char>(0xDD);
+    for (int i = 0; i < 4; ++i) p[1 + i] = static_cast<char>(m_entries >> (8 * (3 - i)));
+}
+
+void encode_history(std::string& out, const History& history) {
+    HistoryEncoder encoder(out);
+    for (const auto& e : history.entries) {
+        encoder.add(e.sensor_id, std::span(history.values).subspan(e.first, e.count));
+    }
+    encoder.finish();
 }
 
 bool decode_history(std::string_view payload, std::size_t max_values_per_sensor, History& out,
@@ -86,22 +111,30 @@ bool decode_history(std::string_view payload, std::size_t max_values_per_sensor,
     for (std::uint32_t i = 0; i < n; ++i) {
         auto& e = out.entries.emplace_back();
         std::uint32_t fields = 0;
-        std::uint32_t count = 0;
+        std::string_view bytes;
         if (!r.read_array(fields) || fields != 2)
             return fail(error, at("history entry", i, "not an array of 2"));
         if (!r.read_str(e.sensor_id))
             return fail(error, at("history entry", i, "sensorId is not a string"));
-        if (!r.read_array(count) || count > max_values_per_sensor) {
-            return fail(error, at("history entry", i, "values are not an array of at most W-1"));
+        if (!r.read_bin(bytes) || bytes.size() % sizeof(double) != 0 ||
+            bytes.size() / sizeof(double) > max_values_per_sensor) {
+            return fail(error,
+                        at("history entry", i, "values are not a bin of at most W-1 float64"));
         }
         e.first = out.values.size();
-        e.count = count;
-        for (std::uint32_t j = 0; j < count; ++j) {
-            double v = 0;
-            if (!r.read_double(v) || !std::isfinite(v))
-                return fail(error, at("history entry", i, "value is not a finite number"));
-            out.values.push_back(v);
+        e.count = bytes.size() / sizeof(double);
+        out.values.resize(e.first + e.count);
+        double* const values = out.values.data() + e.first;
+        std::memcpy(values, bytes.data(), bytes.size());
+        bool finite = true;
+        for (std::size_t j = 0; j < e.count; ++j) {
+            if constexpr (std::endian::native != std::endian::little) {
+                values[j] = std::bit_cast<double>(
+                    __builtin_bswap64(std::bit_cast<std::uint64_t>(values[j])));
+            }
+            finite = finite && std::isfinite(values[j]);
         }
+        if (!finite) return fail(error, at("history entry", i, "value is not a finite number"));
     }
     if (!r.at_end()) return fail(error, "history: trailing bytes");
     return true;

@@ -1,6 +1,6 @@
 // msgpack payloads carried in the data frames of the protocol (docs/PROTOCOL.md):
 //   readings  array of [sensorId:str, timestamp:float64, value:float64, unit:str]
-//   history   array of [sensorId:str, values:array of float64 (oldest first)]
+//   history   array of [sensorId:str, values:bin of little-endian float64 (oldest first)]
 //   config    array [window:uint, heavy:uint, format:uint, calibration:array of [id:str, offset,
 //   scale]]
 // Encoding uses msgpack-cxx's packer; decoding uses MsgReader and checks every type and length, so
@@ -10,6 +10,7 @@
 #include "core/job.hpp"
 #include "core/record.hpp"
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,7 +46,25 @@ struct History {
     }
 };
 
-// Writes the history payload: for each entry, its values as given.
+// Writes a history payload one entry at a time, appending to `out`. Each entry's values are one
+// msgpack bin of 8-byte little-endian IEEE 754 doubles: one copy to write and one to read, where an
+// array of msgpack float64 costs a type byte and a byte swap per value (with 1,000 sensors a batch
+// carries ~30 history values per reading). The entry count is patched into an array32 header
+// reserved at the start, so entries can be added as they are found.
+class HistoryEncoder {
+public:
+    explicit HistoryEncoder(std::string& out);
+    void add(std::string_view sensor_id, std::span<const double> values);
+    // Completes the payload; nothing may be added after it.
+    void finish() noexcept;
+
+private:
+    std::string& m_out;
+    std::size_t m_header;
+    std::uint32_t m_entries = 0;
+};
+
+// Appends the history payload: for each entry, its values as given.
 void encode_history(std::string& out, const History& history);
 // `max_values_per_sensor` bounds what a peer may make us allocate (W-1 of the job).
 [[nodiscard]] bool decode_history(std::string_view payload, std::size_t max_values_per_sensor,

@@ -1,5 +1,5 @@
 // clang-format off
-// The Sluice wire protocol, version 1 (docs/PROTOCOL.md). Every message is a ZeroMQ multipart
+// The Sluice wire protocol, version 2 (docs/PROTOCOL.md). Every message is a ZeroMQ multipart
 // message whose first frame is a header, a msgpack array of exactly 8 elements:
 //
 //     ["SLUICE", version:uint, type:uint, id:uint, seq:uint, count:uint, extra:uint, name:str]
@@ -40,7 +40,7 @@
 
 namespace sluice::core {
 
-inline constexpr std::uint64_t k_protocol_version = 1;
+inline constexpr std::uint64_t k_protocol_version = 2;
 inline constexpr std::string_view k_protocol_magic = "SLUICE";
 // The most frames any message has (task: header, readings, history).
 inline constexpr std::size_t k_max_frames = 3;
@@ -83,7 +83,7 @@ struct Header {
 [[nodiscard]] std::string encode_header(const Header& header);
 
 // Decodes a header frame. On failure returns nullopt and sets `error` to a reason naming the
-// problem: "not a Sluice message", "protocol version 7 (this node speaks 1)", "unknown message type
+// problem: "not a Sluice message", "protocol version 7 (this node speaks 2)", "unknown message type
 // 99".
 [[nodiscard]] std::optional<Header> decode_header(std::string_view frame, std::string& error);
 

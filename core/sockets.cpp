@@ -169,6 +169,13 @@ void connect(zmq::socket_t& socket, const std::string& endpoint, std::string_vie
     }
 }
 
+zmq::message_t message_from(std::unique_ptr<std::string> buffer) {
+    std::string* const owned = buffer.release();
+    return zmq::message_t(
+        owned->data(), owned->size(),
+        [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
+}
+
 Received receive(zmq::socket_t& socket, Frames& frames, std::size_t max_frames) {
     frames.clear();
     zmq::message_t msg;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -92,6 +93,10 @@ enum class Received { nothing, message, oversized };
 // Takes one whole multipart message if one is waiting, without blocking. A message with more than
 // `max_frames` frames is consumed whole and reported as oversized.
 [[nodiscard]] Received receive(zmq::socket_t& socket, Frames& frames, std::size_t max_frames);
+
+// A message that takes over `buffer`'s bytes without copying them; ZeroMQ frees the string once
+// the message (and every copy of it) is gone.
+[[nodiscard]] zmq::message_t message_from(std::unique_ptr<std::string> buffer);
 
 enum class Sent { ok, would_block, unreachable };
 

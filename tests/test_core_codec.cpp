@@ -373,11 +373,34 @@ TEST_CASE("history encodes to the exact size computed by hand", "[codec]") {
     const History in = sample_history();
     std::string payload;
     encode_history(payload, in);
-    // fixarray(3)
-    //   [fixarray(2), fixstr "A" (2), fixarray(3), 3 f64 (27)]        = 1+2+1+27 = 31
-    //   [fixarray(2), fixstr "B" (2), fixarray(0)]                    = 4
-    //   [fixarray(2), fixstr "sensor-C" (9), fixarray(2), 2 f64 (18)] = 1+9+1+18 = 29
-    CHECK(payload.size() == 1 + 31 + 4 + 29);
+    // array32(3) (5: the count is patched in at the end)
+    //   [fixarray(2), fixstr "A" (2), bin8 of 24 (2 + 24)]         = 1+2+26 = 29
+    //   [fixarray(2), fixstr "B" (2), bin8 of 0 (2)]               = 5
+    //   [fixarray(2), fixstr "sensor-C" (9), bin8 of 16 (2 + 16)]  = 1+9+18 = 28
+    CHECK(payload.size() == 5 + 29 + 5 + 28);
+}
+
+TEST_CASE("history values are little-endian IEEE 754 doubles in a bin", "[codec]") {
+    History in;
+    in.values = {1.0, -2.5};
+    in.entries.push_back({"A", 0, 2});
+    std::string payload;
+    encode_history(payload, in);
+    // 1.0 is 0x3FF0000000000000 and -2.5 is 0xC004000000000000 (sign, exponent 1024, mantissa
+    // 0.25): written lowest byte first.
+    CHECK(payload ==
+          bytes({0xdd, 0x00, 0x00, 0x00, 0x01, 0x92, 0xa1, 'A',  0xc4, 0x10, 0x00, 0x00, 0x00,
+                 0x00, 0x00, 0x00, 0xf0, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0xc0}));
+    // The same bytes from another writer (minimal array header) decode to the same values.
+    History out;
+    DecodeError error;
+    REQUIRE(
+        decode_history(bytes({0x91, 0x92, 0xa1, 'A',  0xc4, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00,
+                              0x00, 0x14, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0xbf}),
+                       49, out, error));
+    REQUIRE(out.values.size() == 2);
+    CHECK(out.values[0] == 5.0);
+    CHECK(out.values[1] == -1.0);
 }
 
 TEST_CASE("history with more values per sensor than allowed is refused", "[codec]") {
@@ -387,7 +410,7 @@ TEST_CASE("history with more values per sensor than allowed is refused", "[codec
     History out;
     DecodeError error;
     CHECK_FALSE(decode_history(payload, 2, out, error));
-    CHECK(error.what == "history entry 0: values are not an array of at most W-1");
+    CHECK(error.what == "history entry 0: values are not a bin of at most W-1 float64");
     CHECK(decode_history(payload, 3, out, error));
     // Zero allowed: only empty entries pass.
     CHECK_FALSE(decode_history(payload, 0, out, error));
@@ -425,18 +448,24 @@ TEST_CASE("history of the wrong shape is refused", "[codec]") {
     CHECK(error.what == "history entry 0: sensorId is not a string");
     // Values that are a string.
     CHECK_FALSE(decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0xa1, '1'}), 49, out, error));
-    CHECK(error.what == "history entry 0: values are not an array of at most W-1");
-    // A value that is a string.
-    CHECK_FALSE(decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0x91, 0xa1, '1'}), 49, out, error));
-    CHECK(error.what == "history entry 0: value is not a finite number");
+    CHECK(error.what == "history entry 0: values are not a bin of at most W-1 float64");
+    // Values as an array of numbers (protocol version 1).
+    CHECK_FALSE(decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0x92, 0x05, 0xff}), 49, out, error));
+    CHECK(error.what == "history entry 0: values are not a bin of at most W-1 float64");
+    // A bin whose length is not a multiple of 8.
+    CHECK_FALSE(decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0xc4, 0x03, 0x00, 0x00, 0x00}), 49,
+                               out, error));
+    CHECK(error.what == "history entry 0: values are not a bin of at most W-1 float64");
+    // A bin claiming more bytes than there are.
+    CHECK_FALSE(
+        decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0xc5, 0xff, 0xf8, 0x00}), 49, out, error));
+    CHECK(error.what == "history entry 0: values are not a bin of at most W-1 float64");
     // Trailing bytes.
     CHECK_FALSE(decode_history(bytes({0x90, 0xc0}), 49, out, error));
     CHECK(error.what == "history: trailing bytes");
-    // Integer values are numbers.
-    REQUIRE(decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0x92, 0x05, 0xff}), 49, out, error));
-    REQUIRE(out.values.size() == 2);
-    CHECK(out.values[0] == 5.0);
-    CHECK(out.values[1] == -1.0);
+    // An entry count beyond what the bytes left could hold is refused before anything is read.
+    CHECK_FALSE(decode_history(bytes({0xdd, 0xff, 0xff, 0xff, 0xff, 0x90}), 49, out, error));
+    CHECK(error.what == "history: not an array");
 }
 
 TEST_CASE("a history payload truncated at any length is refused", "[codec]") {

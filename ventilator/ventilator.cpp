@@ -9,12 +9,15 @@
 #include "core/security.hpp"
 #include "core/sockets.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -337,10 +340,13 @@ private:
     }
 
     // The last W-1 values before this batch of every sensor in it, then the batch's own values
-    // become history for the next.
+    // become history for the next. Encoded straight from the sensors' windows into a buffer that
+    // becomes the message: no copy in between.
     zmq::message_t make_history(std::uint64_t seq) {
         const std::size_t keep = m_options.window - 1;
-        m_history.clear();
+        auto out = std::make_unique<std::string>();
+        out->reserve(m_history_bytes);
+        core::HistoryEncoder history(*out);
         if (keep > 0) {
             for (const auto& r : m_views) {
                 auto it = m_sensors.find(r.sensor_id);
@@ -353,17 +359,14 @@ private:
                 SensorState& st = it->second;
                 if (st.stamp != seq + 1) {
                     st.stamp = seq + 1;
-                    const auto values = st.window.values();
-                    m_history.entries.push_back(
-                        {it->first, m_history.values.size(), values.size()});
-                    m_history.values.insert(m_history.values.end(), values.begin(), values.end());
+                    history.add(it->first, st.window.values());
                 }
                 st.window.push(r.value);
             }
         }
-        m_scratch.clear();
-        core::encode_history(m_scratch, m_history);
-        return zmq::message_t(m_scratch.data(), m_scratch.size());
+        history.finish();
+        m_history_bytes = std::max(m_history_bytes, out->size());
+        return core::message_from(std::move(out));
     }
 
     void on_stream_end(const std::string& peer, const Header& h) {
@@ -934,8 +937,7 @@ private:
 
     Frames m_frames;
     std::vector<core::ReadingView> m_views;
-    core::History m_history;
-    std::string m_scratch;
+    std::size_t m_history_bytes = 0; // the largest history payload so far: no regrowth
 };
 
 } // namespace

@@ -242,10 +242,7 @@ private:
         // extra carries the batch's origin time through to the sink's latency histogram.
         o.header = core::encode_header(Header{MsgType::result, m_job_id, h.seq, m_views.size(),
                                               h.extra, core::output_format_name(m_config.format)});
-        std::string* buffer = out.release();
-        o.payload = zmq::message_t(
-            buffer->data(), buffer->size(),
-            [](void*, void* hint) { delete static_cast<std::string*>(hint); }, buffer);
+        o.payload = core::message_from(std::move(out));
         o.seq = h.seq;
         o.count = m_views.size();
         o.release = core::now() + core::seconds(m_options.throttle);

@@ -22,6 +22,7 @@ import sys
 import zmq
 
 MAGIC = "SLUICE"
+VERSION = 2  # core/protocol.hpp, k_protocol_version
 
 
 # ---- a minimal msgpack encoder, so that malformed encodings can be built by hand ---------------
@@ -68,7 +69,7 @@ def p_array(items):
     return head + b"".join(items)
 
 
-def header(type_, id_=0, seq=0, count=0, extra=0, name="hostile", version=1, magic=MAGIC):
+def header(type_, id_=0, seq=0, count=0, extra=0, name="hostile", version=VERSION, magic=MAGIC):
     return p_array([p_str(magic), p_uint(version), p_uint(type_), p_uint(id_), p_uint(seq),
                     p_uint(count), p_uint(extra), p_str(name)])
 
@@ -105,19 +106,20 @@ def common_garbage(rng):
     msgs.append([header(14, magic="")])
     msgs.append([header(14, magic="SLUICE" * 1000)])
     msgs.append([header(14, version=0)])
-    msgs.append([header(14, version=2)])
+    msgs.append([header(14, version=1)])  # the version before history bins
+    msgs.append([header(14, version=3)])
     msgs.append([header(14, version=(1 << 64) - 1)])
-    msgs.append([p_array([p_str(MAGIC), p_uint(1), p_uint(14)])])                 # 3 elements
+    msgs.append([p_array([p_str(MAGIC), p_uint(VERSION), p_uint(14)])])                 # 3 elements
     msgs.append([p_array([p_str(MAGIC)] + [p_uint(1)] * 6)])                       # 7 elements
     msgs.append([p_array([p_str(MAGIC)] + [p_uint(1)] * 6 + [p_str(""), p_uint(0)])])  # 9
     msgs.append([b"\x88" + p_str("a") + p_uint(1) * 8])                             # a map
     msgs.append([p_array([p_str(MAGIC), p_str("1"), p_uint(14), p_uint(0), p_uint(0),
                           p_uint(0), p_uint(0), p_str("")])])                       # version as str
-    msgs.append([p_array([p_str(MAGIC), p_uint(1), p_str("heartbeat"), p_uint(0), p_uint(0),
+    msgs.append([p_array([p_str(MAGIC), p_uint(VERSION), p_str("heartbeat"), p_uint(0), p_uint(0),
                           p_uint(0), p_uint(0), p_str("")])])                       # type as str
-    msgs.append([p_array([p_str(MAGIC), p_uint(1), p_uint(14), p_int(-1), p_f64(1.5),
+    msgs.append([p_array([p_str(MAGIC), p_uint(VERSION), p_uint(14), p_int(-1), p_f64(1.5),
                           p_uint(0), p_uint(0), p_str("")])])                       # negative, float
-    msgs.append([p_array([p_str(MAGIC), p_uint(1), p_uint(14), p_uint(0), p_uint(0),
+    msgs.append([p_array([p_str(MAGIC), p_uint(VERSION), p_uint(14), p_uint(0), p_uint(0),
                           p_uint(0), p_uint(0), p_uint(7)])])                       # name as int
     msgs.append([p_array([p_bin(MAGIC.encode()), p_uint(1), p_uint(14), p_uint(0), p_uint(0),
                           p_uint(0), p_uint(0), p_str("")])])                       # magic as bin
