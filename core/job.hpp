@@ -39,6 +39,7 @@ struct JobConfig {
     CalibrationTable calibration; // sensors not listed use the defaults
 
     [[nodiscard]] Calibration calibration_for(std::string_view sensor_id) const {
+        if (calibration.empty()) return Calibration{}; // the usual case: no hashing for nothing
         const auto it = calibration.find(sensor_id);
         return it == calibration.end() ? Calibration{} : it->second;
     }
