@@ -7,6 +7,7 @@
 #   bench/e2e.sh heavy [RECORDS] [RUNS]        the same with --heavy 100, vs the ideal
 #   bench/e2e.sh batch [RECORDS]               batch-size sweep
 #   bench/e2e.sh credits [RECORDS]             worker credits sweep
+#   bench/e2e.sh sensors [RECORDS] [RUNS]      throughput over 10 to 10,000 sensors, to tmpfs
 #   bench/e2e.sh bounds [RUNS]                 what removing one cost would give at most: HEAD
 #                                              against HEAD + each bench/bounds/*.patch, to tmpfs
 #   bench/e2e.sh latency RATE|max [SECONDS] [FLAGS...]
@@ -21,16 +22,17 @@ PY=/usr/bin/python3
 WORK=${SLUICE_BENCH_DIR:-/tmp/sluice-bench}
 mkdir -p "$WORK"
 
-make_input() { # deterministic CSV of $1 readings over 100 sensors
-    local n=$1 f="$WORK/input-$1.csv"
-    [[ -s $f ]] || $PY - "$n" "$f" <<'PY'
+make_input() { # deterministic CSV of $1 readings over $2 sensors (default 100)
+    local n=$1 sensors=${2:-100} f="$WORK/input-$1.csv"
+    [[ $sensors == 100 ]] || f="$WORK/input-$1-s$sensors.csv"
+    [[ -s $f ]] || $PY - "$n" "$sensors" "$f" <<'PY'
 import random, sys
-n, path = int(sys.argv[1]), sys.argv[2]
+n, sensors, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 r = random.Random(12345)
 with open(path, "w") as f:
     f.write("sensorId,timestamp,value,unit\n")
     for i in range(n):
-        f.write(f"S{i % 100},{1700000000.0 + i * 0.001!r},{r.gauss(50, 15)!r},C\n")
+        f.write(f"S{i % sensors},{1700000000.0 + i * 0.001!r},{r.gauss(50, 15)!r},C\n")
 PY
     echo "$f"
 }
@@ -103,6 +105,19 @@ credits)
     for c in 1 2 4 8; do
         r=$(for i in 1 2 3; do sluice_rate "$input" "$n" --credits "$c"; done | median)
         echo "credits $c: $r readings/s"
+    done
+    ;;
+sensors)
+    # The same job over inputs with 10 to 10,000 sensors, the output on tmpfs (what the sensors
+    # change is the workers' history: W-1 values per sensor of each batch).
+    n=${2:-2000000} runs=${3:-5}
+    for sensors in 10 100 1000 10000; do
+        input=$(make_input "$n" "$sensors")
+        r=$(for ((i = 1; i <= runs; i++)); do
+            OUT=/dev/shm/sluice-bench-out.jsonl sluice_rate "$input" "$n"
+        done | median)
+        echo "sensors $sensors: $r readings/s"
+        rm -f /dev/shm/sluice-bench-out.jsonl
     done
     ;;
 latency)
