@@ -332,7 +332,9 @@ void compute_features(const JobConfig& config, std::span<const ReadingView> read
                       const History& history, std::vector<Features>& out) {
     const std::size_t window = std::max<std::uint32_t>(config.window, 1);
     thread_local BatchWindows windows;
-    windows.reset(window, history.entries.size());
+    // The ventilator's history names every sensor of the batch; without one (W = 1), the readings
+    // bound how many there can be.
+    windows.reset(window, history.entries.empty() ? readings.size() : history.entries.size());
     for (const auto& entry : history.entries) {
         bool added = false;
         auto& w = windows.find_or_add(config, entry.sensor_id, added).window;
