@@ -77,7 +77,10 @@ void HistoryEncoder::add(std::string_view sensor_id, std::span<const double> val
     w.str(sensor_id);
     w.bin_header(static_cast<std::uint32_t>(values.size() * sizeof(double)));
     if constexpr (std::endian::native == std::endian::little) {
-        m_out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+        if (!values.empty()) { // an empty span's data() may be null
+            m_out.append(reinterpret_cast<const char*>(values.data()),
+                         values.size() * sizeof(double));
+        }
     } else {
         for (const double v : values) {
             const std::uint64_t le = __builtin_bswap64(std::bit_cast<std::uint64_t>(v));
@@ -123,6 +126,7 @@ bool decode_history(std::string_view payload, std::size_t max_values_per_sensor,
         }
         e.first = out.values.size();
         e.count = bytes.size() / sizeof(double);
+        if (e.count == 0) continue; // a new sensor; values.data() may be null, which memcpy refuses
         out.values.resize(e.first + e.count);
         double* const values = out.values.data() + e.first;
         std::memcpy(values, bytes.data(), bytes.size());

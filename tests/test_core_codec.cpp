@@ -403,6 +403,32 @@ TEST_CASE("history values are little-endian IEEE 754 doubles in a bin", "[codec]
     CHECK(out.values[1] == -1.0);
 }
 
+TEST_CASE("history whose first sensors have no values yet decodes into a fresh History",
+          "[codec]") {
+    // A job's first batch: every sensor is new. A fresh History holds no memory yet, so nothing
+    // may be copied to or from its (null) data (UBSan checks this in CI).
+    History in;
+    in.values = {7.5};
+    in.entries.push_back({"new", 0, 0});
+    in.entries.push_back({"old", 0, 1});
+    std::string payload;
+    encode_history(payload, in);
+    History out;
+    DecodeError error;
+    REQUIRE(decode_history(payload, 49, out, error));
+    REQUIRE(out.entries.size() == 2);
+    CHECK(out.entries[0].count == 0);
+    CHECK(out.entries[1].count == 1);
+    CHECK(out.values == std::vector<double>{7.5});
+    History only_new;
+    only_new.entries.push_back({"new", 0, 0});
+    payload.clear();
+    encode_history(payload, only_new);
+    History out2;
+    REQUIRE(decode_history(payload, 49, out2, error));
+    CHECK(out2.values.empty());
+}
+
 TEST_CASE("history with more values per sensor than allowed is refused", "[codec]") {
     const History in = sample_history();
     std::string payload;
