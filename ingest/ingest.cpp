@@ -313,6 +313,8 @@ private:
                        " readings/s); dead letters ", m_dead.count(), ", batches resent ",
                        m_retries, ", malformed messages ", m_malformed);
         if (const std::string s = m_source->summary(); !s.empty()) core::log_info("summary: ", s);
+        // A warning, so that it shows where info does not (`sluice run`'s children log warnings).
+        if (const std::string s = m_dead.summary(); !s.empty()) core::log_warn("summary: ", s);
     }
 
     const Options& m_options;

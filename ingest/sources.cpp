@@ -1,5 +1,7 @@
 #include "ingest/sources.hpp"
 
+#include "core/log.hpp"
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -13,7 +15,7 @@
 
 namespace sluice::ingest {
 
-DeadLetters::DeadLetters(const std::string& path) {
+DeadLetters::DeadLetters(const std::string& path) : m_path(path) {
     if (path.empty()) return;
     m_file = std::fopen(path.c_str(), "w");
     if (m_file == nullptr)
@@ -28,6 +30,15 @@ DeadLetters::~DeadLetters() {
 void DeadLetters::add(std::string_view source, std::uint64_t line, std::string_view reason,
                       std::string_view raw) {
     ++m_count;
+    if (m_count <= k_logged) {
+        core::log_warn("bad input: ", source, " line ", line, ": ", reason,
+                       m_count < k_logged ? ""
+                       : m_file != nullptr
+                           ? " (further bad input is counted and written to the dead-letter file, "
+                             "not logged)"
+                           : " (further bad input is counted, not logged; --dead-letter FILE "
+                             "keeps every bad line)");
+    }
     if (m_file == nullptr) return;
     m_line.clear();
     m_line += "{\"source\":\"";
@@ -40,6 +51,16 @@ void DeadLetters::add(std::string_view source, std::uint64_t line, std::string_v
     core::append_json_escaped(m_line, raw.substr(0, 4096));
     m_line += "\"}\n";
     std::fwrite(m_line.data(), 1, m_line.size(), m_file);
+}
+
+std::string DeadLetters::summary() const {
+    if (m_count == 0) return {};
+    std::string s = std::to_string(m_count) +
+                    (m_count == 1 ? " bad input line was" : " bad input lines were") +
+                    " not sent (dead letters; ";
+    s += m_file != nullptr ? "written to '" + m_path + "')"
+                           : "give --dead-letter FILE to keep them)";
+    return s;
 }
 
 void DeadLetters::flush() {

@@ -17,8 +17,13 @@ namespace sluice::ingest {
 
 // Bad input, counted and (with a path) written as JSON Lines:
 // {"source":"data.csv","line":12,"reason":"value is not finite","raw":"S1,12,nan"}
+// The first k_logged are also logged as warnings naming source, line and reason, so that a user
+// without a dead-letter file (or behind `sluice run`) learns what was wrong and where; after
+// that, bad input is only counted (status and summary lines) and written to the file.
 class DeadLetters {
 public:
+    static constexpr std::uint64_t k_logged = 10;
+
     // Empty path: count only. Throws std::runtime_error when the file cannot be opened.
     explicit DeadLetters(const std::string& path);
     ~DeadLetters();
@@ -29,8 +34,12 @@ public:
              std::string_view raw);
     void flush();
     [[nodiscard]] std::uint64_t count() const noexcept { return m_count; }
+    // The summary's warning when there was bad input ("12 bad input lines were not sent; ..."),
+    // empty when there was none.
+    [[nodiscard]] std::string summary() const;
 
 private:
+    std::string m_path;
     std::FILE* m_file = nullptr;
     std::uint64_t m_count = 0;
     std::string m_line;

@@ -46,6 +46,22 @@ expect_exit0 "$LAST_PID"
 compare "$T/expected-csv.jsonl" "$T/run.out"
 n=$(count_lines "$T/run-dead.jsonl")
 [ "$n" -eq "$REF_INVALID" ] || fail "sluice run: $n dead letters, reference counts $REF_INVALID"
+csv_invalid=$REF_INVALID
+
+# check_bad_input_told ERRFILE KEEP: behind `sluice run` (children log warnings only) the user still
+# learns what was wrong and where, and how much: make_input makes every 89th data line bad, so the
+# first is data line 89, line 90 of the file after its header; the first ten are logged one by
+# one, the rest only counted; the summary gives the reference's count and says where they went.
+check_bad_input_told() {
+    local err=$1 keep=$2
+    grep -q "^sluice-ingest: warning: bad input: stdin line 90: " "$err" ||
+        fail "the first bad line (line 90 of stdin) was not logged: $(head -c 2000 "$err")"
+    n=$(grep -c "^sluice-ingest: warning: bad input: " "$err")
+    [ "$n" -eq 10 ] || fail "$n bad lines logged one by one, expected the first 10"
+    grep -q "^sluice-ingest: warning: summary: $csv_invalid bad input lines were not sent (dead letters; $keep" "$err" ||
+        fail "no summary warning of $csv_invalid bad input lines ($keep): $(grep summary "$err")"
+}
+check_bad_input_told "$T/run.err" "written to '$T/run-dead.jsonl')"
 
 # 3. The same without a job definition: the defaults (window 50, no calibration).
 reference --input "$T/in.csv" --format csv --output "$T/expected-default.jsonl"
@@ -53,6 +69,7 @@ STDIN_FROM="$T/in.csv" start_bg run-default "$SLUICE_BIN/sluice" run --input - -
     --workers 2
 expect_exit0 "$LAST_PID"
 compare "$T/expected-default.jsonl" "$T/run-default.out"
+check_bad_input_told "$T/run-default.err" "give --dead-letter FILE to keep them)"
 
 # 4. A device as the output file (a benchmark's --output /dev/null): fsync has nothing to do
 # there, and the job must still end with status 0.
