@@ -8,6 +8,7 @@
 #include "core/protocol.hpp"
 #include "core/security.hpp"
 #include "core/sockets.hpp"
+#include "ventilator/history_store.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -90,7 +91,9 @@ struct Batch {
     std::uint64_t seq = 0;
     std::uint64_t count = 0;
     zmq::message_t readings;
-    zmq::message_t history;
+    // Its sensors and where each one's history ends: the history is encoded from m_history when
+    // the batch is sent, so that a sensor's values are held once, not once per batch.
+    std::vector<HistoryStore::Entry> sensors;
     BatchState state = BatchState::queued;
     std::string worker;          // routing id of the last worker it went to
     TimePoint since{};           // when it entered its state
@@ -199,7 +202,8 @@ public:
           m_workers(core::make_socket(zmq::socket_type::router, core::Role::binding, 10000, 10000)),
           m_workers_buffer(m_workers, core::k_ipc_send_buffer),
           m_sink(core::make_socket(zmq::socket_type::router, core::Role::binding, 1000, 1000)),
-          m_job_id(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32) | 1) {
+          m_job_id(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32) | 1),
+          m_history(o.window - 1) {
         m_config.window = o.window;
         m_config.heavy = o.heavy;
         if (!o.calibration.empty()) m_config.calibration = core::load_calibration(o.calibration);
@@ -327,7 +331,7 @@ private:
         b.count = m_views.size();
         b.origin_us = h.extra;
         b.readings = std::move(payload);
-        b.history = make_history(b.seq);
+        m_history.accept(m_views, b.sensors);
         b.since = core::now();
         m_queue.insert(b.seq);
         m_batches.push_back(std::move(b));
@@ -339,31 +343,13 @@ private:
         ack(peer, h.id, s);
     }
 
-    // The last W-1 values before this batch of every sensor in it, then the batch's own values
-    // become history for the next. Encoded straight from the sensors' windows into a buffer that
-    // becomes the message: no copy in between.
-    zmq::message_t make_history(std::uint64_t seq) {
-        const std::size_t keep = m_options.window - 1;
+    // The last W-1 values before this batch of every sensor in it, encoded from the store straight
+    // into a buffer that becomes the message: no copy in between.
+    zmq::message_t make_history(const Batch& b) {
         auto out = std::make_unique<std::string>();
         out->reserve(m_history_bytes);
         core::HistoryEncoder history(*out);
-        if (keep > 0) {
-            for (const auto& r : m_views) {
-                auto it = m_sensors.find(r.sensor_id);
-                if (it == m_sensors.end()) {
-                    it = m_sensors
-                             .emplace(std::string(r.sensor_id),
-                                      SensorState{core::SensorWindow(keep), 0})
-                             .first;
-                }
-                SensorState& st = it->second;
-                if (st.stamp != seq + 1) {
-                    st.stamp = seq + 1;
-                    history.add(it->first, st.window.values());
-                }
-                st.window.push(r.value);
-            }
-        }
+        m_history.encode(b.sensors, history);
         history.finish();
         m_history_bytes = std::max(m_history_bytes, out->size());
         return core::message_from(std::move(out));
@@ -579,7 +565,7 @@ private:
             if (b == nullptr || b->state != BatchState::queued) continue;
             zmq::message_t frames[2];
             frames[0].copy(b->readings);
-            frames[1].copy(b->history);
+            frames[1] = make_history(*b);
             const Header h{MsgType::task, m_job_id, seq, b->count, b->origin_us, {}};
             if (!send_worker(*best_peer, h, frames)) {
                 m_queue.insert(seq);
@@ -729,6 +715,7 @@ private:
                 if (it != m_worker_table.end()) it->second.assigned.erase(b.seq);
             }
             m_queue.erase(b.seq);
+            m_history.release(b.sensors);
             m_batches.pop_front();
         }
         m_committed = std::max(m_committed, h.seq);
@@ -893,11 +880,6 @@ private:
         if (!per_worker.empty()) core::log_info("batches done per worker: ", per_worker);
     }
 
-    struct SensorState {
-        core::SensorWindow window;
-        std::uint64_t stamp = 0; // seq + 1 of the last batch that emitted this sensor's history
-    };
-
     const Options& m_options;
     zmq::socket_t m_ingest;
     zmq::socket_t m_workers;
@@ -913,7 +895,7 @@ private:
     std::set<std::uint64_t> m_queue; // batches waiting for a worker, oldest first
     std::uint64_t m_next_seq = 0;
     std::uint64_t m_total_records = 0;
-    std::unordered_map<std::string, SensorState, core::StringHash, std::equal_to<>> m_sensors;
+    HistoryStore m_history;
     std::map<std::string, Worker> m_worker_table;
     std::map<std::string, std::uint64_t> m_done_by_worker; // by name, kept after a worker leaves
 

@@ -1,0 +1,146 @@
+#include "core/codec.hpp"
+#include "ventilator/history_store.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+using sluice::core::ReadingView;
+using sluice::ventilator::HistoryStore;
+
+namespace {
+
+// A batch as the test keeps it: its readings (the ids live in `ids`), the store's entries, and
+// the expected history computed independently: every value of every sensor ever accepted, in
+// order, from which the last `keep` before the batch are taken.
+struct HeldBatch {
+    std::vector<ReadingView> readings;
+    std::vector<HistoryStore::Entry> entries;
+    std::map<std::string, std::vector<double>> expected;
+};
+
+std::map<std::string, std::vector<double>> decoded(const HistoryStore& store,
+                                                   const HeldBatch& batch, std::size_t keep) {
+    std::string payload;
+    sluice::core::HistoryEncoder encoder(payload);
+    store.encode(batch.entries, encoder);
+    encoder.finish();
+    sluice::core::History history;
+    sluice::core::DecodeError error;
+    REQUIRE(sluice::core::decode_history(payload, keep, history, error));
+    std::map<std::string, std::vector<double>> out;
+    for (const auto& e : history.entries) {
+        auto& v = out[std::string(e.sensor_id)];
+        REQUIRE(v.empty()); // each sensor once
+        v.assign(history.values.begin() + static_cast<std::ptrdiff_t>(e.first),
+                 history.values.begin() + static_cast<std::ptrdiff_t>(e.first + e.count));
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("history store: every held batch's history, whenever it is encoded, is the last W-1 "
+          "values of each of its sensors before it",
+          "[ventilator]") {
+    const std::size_t keep = GENERATE(1u, 4u, 49u);
+    const std::size_t sensors = GENERATE(3u, 200u);
+    std::mt19937_64 rng(keep * 1000 + sensors);
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < sensors; ++i) ids.push_back("s" + std::to_string(i));
+
+    HistoryStore store(keep);
+    std::map<std::string, std::vector<double>> all; // every value so far, per sensor
+    std::deque<HeldBatch> held;
+    std::uint64_t encodes = 0;
+    double next_value = 0.5;
+    for (int step = 0; step < 600; ++step) {
+        // Accept a batch of 1 to 300 readings (so up to ~60 batches are held at once) ...
+        HeldBatch b;
+        const std::size_t n = 1 + rng() % 300;
+        for (std::size_t i = 0; i < n; ++i) {
+            // a skewed choice: a few sensors are in almost every batch, most are rare
+            const std::size_t k =
+                std::min<std::size_t>(sensors - 1, rng() % sensors * (rng() % 4) / 3);
+            b.readings.push_back(ReadingView{ids[k], 0.0, next_value, "C"});
+            next_value += 1.0;
+        }
+        for (const auto& r : b.readings) {
+            const auto& v = all[std::string(r.sensor_id)];
+            auto& e = b.expected[std::string(r.sensor_id)];
+            if (e.empty() && !v.empty()) { // the values before the batch, not its own
+                e.assign(v.end() - static_cast<std::ptrdiff_t>(std::min(keep, v.size())), v.end());
+            }
+        }
+        for (const auto& r : b.readings) all[std::string(r.sensor_id)].push_back(r.value);
+        // (sensors new in the batch have an empty history, named all the same)
+        for (const auto& r : b.readings) b.expected.try_emplace(std::string(r.sensor_id));
+        store.accept(b.readings, b.entries);
+        REQUIRE(b.entries.size() == b.expected.size());
+        held.push_back(std::move(b));
+
+        // ... encode a few held batches, old ones too (a re-dispatch) ...
+        for (int i = 0; i < 3; ++i) {
+            const HeldBatch& some = held[rng() % held.size()];
+            CHECK(decoded(store, some, keep) == some.expected);
+            ++encodes;
+        }
+        // ... and release the oldest ones, in order, as the sink commits them.
+        std::size_t release = held.size() > 60 ? held.size() - 60 : rng() % 3;
+        while (release-- > 0 && !held.empty()) {
+            CHECK(decoded(store, held.front(), keep) == held.front().expected);
+            store.release(held.front().entries);
+            held.pop_front();
+        }
+    }
+    CHECK(encodes > 0);
+    // Memory: with nothing held, each sensor keeps at most its last W-1 values.
+    while (!held.empty()) {
+        store.release(held.front().entries);
+        held.pop_front();
+    }
+    std::size_t bound = 0;
+    for (const auto& [id, v] : all) bound += std::min(keep, v.size());
+    CHECK(store.values_held() == bound);
+    CHECK(store.sensors() == all.size());
+}
+
+TEST_CASE("history store: memory follows the values held batches need, not the batches times the "
+          "window",
+          "[ventilator]") {
+    // 100 sensors, W-1 = 999, 50 batches of 1,000 readings held: one copy per batch would be
+    // 50 x 100 x 999 values; the store holds each sensor's last 999 values before the oldest held
+    // batch plus the 50,000 held readings.
+    const std::size_t keep = 999;
+    HistoryStore store(keep);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 100; ++i) ids.push_back("s" + std::to_string(i));
+    std::deque<std::vector<HistoryStore::Entry>> held;
+    std::vector<ReadingView> batch;
+    double v = 0;
+    for (int b = 0; b < 200; ++b) {
+        batch.clear();
+        for (int i = 0; i < 1000; ++i) batch.push_back(ReadingView{ids[i % 100], 0.0, v++, "C"});
+        store.accept(batch, held.emplace_back());
+        if (held.size() > 50) {
+            store.release(held.front());
+            held.pop_front();
+        }
+    }
+    CHECK(store.values_held() <= 100 * keep + 50 * 1000 + 100);
+    CHECK(store.values_held() >= 100 * keep + 49 * 1000);
+}
+
+TEST_CASE("history store: a window of one value keeps nothing", "[ventilator]") {
+    HistoryStore store(0);
+    std::vector<HistoryStore::Entry> entries;
+    const std::vector<ReadingView> batch = {{"a", 0.0, 1.0, "C"}, {"b", 0.0, 2.0, "C"}};
+    store.accept(batch, entries);
+    CHECK(entries.empty());
+    CHECK(store.values_held() == 0);
+    store.release(entries);
+}

@@ -1,0 +1,80 @@
+#include "ventilator/history_store.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace sluice::ventilator {
+
+void HistoryStore::accept(std::span<const core::ReadingView> readings, std::vector<Entry>& out) {
+    const std::uint64_t stamp = ++m_accepted;
+    if (m_keep == 0) return; // a window of one value needs no history
+    for (const auto& r : readings) {
+        auto it = m_sensors.find(r.sensor_id);
+        if (it == m_sensors.end()) {
+            auto sensor = std::make_unique<Sensor>(r.sensor_id);
+            const std::string_view key = sensor->id();
+            it = m_sensors.emplace(key, std::move(sensor)).first;
+        }
+        Sensor& s = *it->second;
+        if (s.m_stamp != stamp) {
+            s.m_stamp = stamp;
+            out.push_back(Entry{&s, s.m_end});
+            s.m_pins.push_back(s.m_end);
+        }
+        // Dropping the dead front only once it is at least half the buffer keeps each value's
+        // share of the moves constant.
+        if (s.m_begin > 0 && s.m_begin >= s.m_values.size() / 2) {
+            s.m_values.erase(s.m_values.begin(),
+                             s.m_values.begin() + static_cast<std::ptrdiff_t>(s.m_begin));
+            s.m_begin = 0;
+        }
+        s.m_values.push_back(r.value);
+        ++s.m_end;
+        ++m_values_held;
+    }
+}
+
+void HistoryStore::encode(std::span<const Entry> entries, core::HistoryEncoder& encoder) const {
+    for (const Entry& e : entries) {
+        const Sensor& s = *e.sensor;
+        const std::uint64_t first = e.end - std::min<std::uint64_t>(e.end, m_keep);
+        // release() keeps every value a held batch's history needs: [first, end) is held.
+        assert(first >= s.m_end - s.held() && e.end <= s.m_end);
+        const std::size_t offset =
+            s.m_begin + static_cast<std::size_t>(first - (s.m_end - s.held()));
+        encoder.add(s.id(), std::span(s.m_values).subspan(offset, e.end - first));
+    }
+}
+
+void HistoryStore::release(std::span<const Entry> entries) noexcept {
+    for (const Entry& e : entries) {
+        Sensor& s = *e.sensor;
+        assert(s.m_pin_begin < s.m_pins.size() && s.m_pins[s.m_pin_begin] == e.end);
+        if (++s.m_pin_begin == s.m_pins.size()) {
+            s.m_pins.clear();
+            s.m_pin_begin = 0;
+        } else if (s.m_pin_begin >= s.m_pins.size() / 2) {
+            s.m_pins.erase(s.m_pins.begin(),
+                           s.m_pins.begin() + static_cast<std::ptrdiff_t>(s.m_pin_begin));
+            s.m_pin_begin = 0;
+        }
+        trim(s);
+    }
+}
+
+// Drops the values no held batch's history and no later batch's can need: everything before the
+// last `keep` values preceding the oldest held batch that names the sensor (or, with none, the
+// last `keep` values).
+void HistoryStore::trim(Sensor& s) noexcept {
+    const std::uint64_t needed_from_end =
+        s.m_pin_begin < s.m_pins.size() ? s.m_pins[s.m_pin_begin] : s.m_end;
+    const std::uint64_t first_needed =
+        needed_from_end - std::min<std::uint64_t>(needed_from_end, m_keep);
+    const std::uint64_t first_held = s.m_end - s.held();
+    if (first_needed <= first_held) return;
+    const auto drop = static_cast<std::size_t>(first_needed - first_held);
+    s.m_begin += drop;
+    m_values_held -= drop;
+}
+
+} // namespace sluice::ventilator
