@@ -147,6 +147,10 @@ struct Gauges {
     core::Gauge& written =
         core::metrics().gauge("sluice_records_written", "records the sink reported written");
     core::Gauge& streams = core::metrics().gauge("sluice_ingest_streams", "ingest streams seen");
+    core::Gauge& sensors = core::metrics().gauge(
+        "sluice_sensors", "distinct sensors whose history is kept (none with --window 1)");
+    core::Gauge& history_values = core::metrics().gauge(
+        "sluice_history_values", "sensor values kept for the histories of held and later batches");
 };
 
 std::string id_of(const zmq::message_t& m) {
@@ -779,6 +783,8 @@ private:
         m_gauges.in_flight.set(static_cast<double>(in_flight));
         m_gauges.written.set(static_cast<double>(m_records_written));
         m_gauges.streams.set(static_cast<double>(m_streams.size()));
+        m_gauges.sensors.set(static_cast<double>(m_history.sensors()));
+        m_gauges.history_values.set(static_cast<double>(m_history.values_held()));
     }
 
     // The live table of `sluice status` (served at /status): the job, the sink's position, every

@@ -25,7 +25,7 @@ start_bg ingest "$SLUICE_BIN/sluice-ingest" --ventilator "$ep-ingest" --count $c
 ingest=$LAST_PID
 
 metric() { curl -sf "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 ~ "^"n"[{ ]" || $1 == n {print $2; exit}'; }
-scrapes=0 max_seen=0
+scrapes=0 max_seen=0 max_sensors=0
 # The job lasts ~3 s at the paced rate: scrape as fast as curl allows until it is over.
 while kill -0 "$sink" 2> /dev/null; do
     written=$(metric "$vport" sluice_records_written) || break
@@ -37,10 +37,19 @@ while kill -0 "$sink" 2> /dev/null; do
     ((sink_total >= written)) || fail "sink total $sink_total is below the committed $written"
     ((written >= max_seen)) || fail "records written went backwards ($max_seen -> $written)"
     max_seen=$written
+    # The ventilator's history memory: the generator's 100 sensors, each keeping its last W-1 = 49
+    # values plus the values of the batches held (at most --max-in-flight 64 of 500 readings);
+    # one copy per held batch, or no trimming, would exceed it.
+    sensors=$(printf "%.0f" "$(metric "$vport" sluice_sensors)")
+    history=$(printf "%.0f" "$(metric "$vport" sluice_history_values)")
+    ((sensors <= 100)) || fail "ventilator reports $sensors sensors of the generator's 100"
+    ((history <= 100 * 49 + 64 * 500)) || fail "ventilator keeps $history history values"
+    max_sensors=$((sensors > max_sensors ? sensors : max_sensors))
     scrapes=$((scrapes + 1))
 done
 ((scrapes >= 3)) || fail "only $scrapes scrapes happened during the job"
 ((max_seen > 0)) || fail "no progress was ever reported by /metrics"
+((max_sensors == 100)) || fail "the ventilator never reported the generator's 100 sensors"
 expect_exit0 "$sink" "$vent" "$worker" "$ingest"
 [[ $(wc -l < "$T/out.jsonl") == "$count" ]] || fail "output does not hold $count records"
 echo "metrics: $scrapes scrapes, consistent with the file (last seen $max_seen written)"
