@@ -356,6 +356,19 @@ private:
         m_history.encode(b.sensors, history);
         history.finish();
         m_history_bytes = std::max(m_history_bytes, out->size());
+        if (!m_warned_history && out->size() > k_history_hint_bytes &&
+            out->size() > k_history_hint_ratio * b.readings.size()) {
+            // Many sensors with a large window: the history outweighs the readings, and a task's
+            // cost follows it (docs/BENCHMARKS.md, "Many sensors and large windows"). Only the
+            // ingest can change that; say so once.
+            m_warned_history = true;
+            core::log_warn("tasks carry ", out->size() / 1024, " KiB of sensor history (",
+                           b.sensors.size(), " sensors in a batch of ", b.count,
+                           " readings, up to ", m_options.window - 1, " values each) for ",
+                           b.readings.size() / 1024,
+                           " KiB of readings; a larger --batch-size at the ingest shares each "
+                           "history among more readings");
+        }
         return core::message_from(std::move(out));
     }
 
@@ -919,6 +932,12 @@ private:
     bool m_finished = false;
     bool m_draining = false;
     bool m_warned_no_workers = false;
+    bool m_warned_history = false;
+    // A task whose history is above both of these gets the hint above: 32 times the readings is
+    // where a 5x larger batch made the job ~3x faster (1,000 sensors, W = 1,000); the floor keeps
+    // small jobs quiet.
+    static constexpr std::size_t k_history_hint_ratio = 32;
+    static constexpr std::size_t k_history_hint_bytes = 64 * 1024;
     TimePoint m_started{};
     Counters m_counters;
     Gauges m_gauges;
