@@ -82,7 +82,7 @@ History steady_history(std::size_t sensors, std::vector<std::string>& ids) {
     ids.clear();
     for (std::size_t s = 0; s < sensors; ++s) ids.push_back("S" + std::to_string(s));
     for (std::size_t s = 0; s < sensors; ++s) {
-        history.entries.push_back({ids[s], history.values.size(), 49});
+        history.entries.push_back({ids[s], history.values.size(), 49, 4900});
         for (int i = 0; i < 49; ++i) history.values.push_back(50.0 + 0.37 * i + 1e-3 * s);
     }
     return history;
@@ -124,7 +124,7 @@ void BM_compute_features(benchmark::State& state) {
     std::vector<std::string> ids;
     for (std::size_t s = 0; s < sensors; ++s) ids.push_back("S" + std::to_string(s));
     for (std::size_t s = 0; s < sensors; ++s) {
-        history.entries.push_back({ids[s], history.values.size(), config.window - 1});
+        history.entries.push_back({ids[s], history.values.size(), config.window - 1, 4900});
         for (std::uint32_t i = 0; i + 1 < config.window; ++i) history.values.push_back(50.0 + i);
     }
     std::vector<Features> out;

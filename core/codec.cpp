@@ -71,10 +71,12 @@ HistoryEncoder::HistoryEncoder(std::string& out) : m_out(out), m_header(out.size
     m_out.append(5, '\0'); // array32: 0xDD and the count, both written by finish()
 }
 
-void HistoryEncoder::add(std::string_view sensor_id, std::span<const double> values) {
+void HistoryEncoder::add(std::string_view sensor_id, std::uint64_t end,
+                         std::span<const double> values) {
     MsgWriter w(m_out);
-    w.array(2);
+    w.array(3);
     w.str(sensor_id);
+    w.uint(end);
     w.bin_header(static_cast<std::uint32_t>(values.size() * sizeof(double)));
     if constexpr (std::endian::native == std::endian::little) {
         if (!values.empty()) { // an empty span's data() may be null
@@ -99,7 +101,7 @@ void HistoryEncoder::finish() noexcept {
 void encode_history(std::string& out, const History& history) {
     HistoryEncoder encoder(out);
     for (const auto& e : history.entries) {
-        encoder.add(e.sensor_id, std::span(history.values).subspan(e.first, e.count));
+        encoder.add(e.sensor_id, e.end, std::span(history.values).subspan(e.first, e.count));
     }
     encoder.finish();
 }
@@ -115,10 +117,12 @@ bool decode_history(std::string_view payload, std::size_t max_values_per_sensor,
         auto& e = out.entries.emplace_back();
         std::uint32_t fields = 0;
         std::string_view bytes;
-        if (!r.read_array(fields) || fields != 2)
-            return fail(error, at("history entry", i, "not an array of 2"));
+        if (!r.read_array(fields) || fields != 3)
+            return fail(error, at("history entry", i, "not an array of 3"));
         if (!r.read_str(e.sensor_id))
             return fail(error, at("history entry", i, "sensorId is not a string"));
+        if (!r.read_uint(e.end))
+            return fail(error, at("history entry", i, "end is not an unsigned integer"));
         if (!r.read_bin(bytes) || bytes.size() % sizeof(double) != 0 ||
             bytes.size() / sizeof(double) > max_values_per_sensor) {
             return fail(error,
@@ -126,6 +130,9 @@ bool decode_history(std::string_view payload, std::size_t max_values_per_sensor,
         }
         e.first = out.values.size();
         e.count = bytes.size() / sizeof(double);
+        if (e.count > e.end)
+            return fail(error,
+                        at("history entry", i, "more values than readings before the batch"));
         if (e.count == 0) continue; // a new sensor; values.data() may be null, which memcpy refuses
         out.values.resize(e.first + e.count);
         double* const values = out.values.data() + e.first;

@@ -1,6 +1,7 @@
 // msgpack payloads carried in the data frames of the protocol (docs/PROTOCOL.md):
 //   readings  array of [sensorId:str, timestamp:float64, value:float64, unit:str]
-//   history   array of [sensorId:str, values:bin of little-endian float64 (oldest first)]
+//   history   array of [sensorId:str, end:uint, values:bin of little-endian float64 (oldest
+//             first)]: the sensor's readings end-n .. end-1 in the order, n = the bin's values
 //   config    array [window:uint, heavy:uint, format:uint, calibration:array of [id:str, offset,
 //   scale]]
 // Encoding uses msgpack-cxx's packer; decoding uses MsgReader and checks every type and length, so
@@ -30,12 +31,16 @@ void encode_readings(std::string& out, std::span<const Reading> readings);
 [[nodiscard]] bool decode_readings(std::string_view payload, std::vector<ReadingView>& out,
                                    DecodeError& error);
 
-// The values a batch needs from before it, per sensor: the last W-1 values in the order.
+// The values a batch needs from before it, per sensor. `end` is how many readings of the sensor
+// precede the batch in the order; the entry's values are the last `count` of them. An entry with
+// count == min(W-1, end) is the sensor's whole history (a stateless worker needs nothing else);
+// a shorter one continues a window the worker already holds at end - count (docs/PROTOCOL.md).
 struct History {
     struct Entry {
         std::string_view sensor_id;
         std::size_t first = 0; // index into values
         std::size_t count = 0;
+        std::uint64_t end = 0;
     };
     std::vector<Entry> entries;
     std::vector<double> values;
@@ -54,7 +59,8 @@ struct History {
 class HistoryEncoder {
 public:
     explicit HistoryEncoder(std::string& out);
-    void add(std::string_view sensor_id, std::span<const double> values);
+    // `end`: the sensor's readings before the batch; `values` are the last of them.
+    void add(std::string_view sensor_id, std::uint64_t end, std::span<const double> values);
     // Completes the payload; nothing may be added after it.
     void finish() noexcept;
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <string>
 #include <string_view>
 #if SLUICE_WINDOW_STATS_AVX2
 #include <immintrin.h>
@@ -252,63 +253,78 @@ void SensorWindow::assign(std::span<const double> values) noexcept {
     m_size = keep;
 }
 
-namespace {
-
-// The windows of one batch's sensors, with each sensor's calibration. The table and the windows'
-// buffers are reused from batch to batch: with 1,000 sensors a batch of 1,000 readings has ~600 of
-// them, and allocating, zeroing, hashing into node-based maps and freeing them again every batch
-// cost more than their statistics (docs/BENCHMARKS.md, "Many sensors").
-class BatchWindows {
-public:
+// The windows of the sensors a worker has seen, with each sensor's calibration and count: open
+// addressing over the sensor ids into a vector of sensors. Kept from batch to batch: with 1,000
+// sensors a batch of 1,000 readings has ~600 of them, and allocating, zeroing, hashing into
+// node-based maps and freeing them again every batch cost more than their statistics
+// (docs/BENCHMARKS.md, "Many sensors").
+struct WindowCache::Table {
     struct Sensor {
-        std::string_view id;
+        std::string id;
         Calibration calibration;
         SensorWindow window{0};
+        std::uint64_t count = 0; // readings of the sensor in the order that the window has seen
+        bool known = false;      // count is true (false: the window came from outside a task)
+        std::uint64_t stamp = 0; // the apply() that last named the sensor
     };
 
-    // Empties the table for a batch with about `sensors` sensors and windows of `capacity`.
-    void reset(std::size_t capacity, std::size_t sensors) {
+    // Forgets every sensor; windows of `capacity` from now on.
+    void clear(std::size_t capacity) noexcept {
         m_capacity = capacity;
         m_used = 0;
-        std::size_t size = 16;
-        while (size < 2 * sensors) size *= 2;
-        m_index.assign(size, 0);
+        std::fill(m_index.begin(), m_index.end(), 0u);
+        if (m_index.empty()) m_index.assign(16, 0);
     }
 
-    // The sensor's entry; `added` says whether it is new in this batch (its window then empty).
-    Sensor& find_or_add(const JobConfig& config, std::string_view id, bool& added) {
+    Sensor* find(std::string_view id) noexcept {
         const std::size_t mask = m_index.size() - 1;
         for (std::size_t i = home(id, mask);; i = (i + 1) & mask) {
-            if (m_index[i] == 0) return add(config, id, i, added);
+            if (m_index[i] == 0) return nullptr;
             Sensor& s = m_sensors[m_index[i] - 1];
-            if (s.id == id) {
-                added = false;
-                return s;
-            }
+            if (s.id == id) return &s;
         }
     }
 
-private:
+    // A new sensor, with an empty window.
+    Sensor& add(const JobConfig& config, std::string_view id) {
+        if (m_used == m_sensors.size()) m_sensors.emplace_back();
+        Sensor& s = m_sensors[m_used++];
+        s.id.assign(id);
+        s.calibration = config.calibration_for(id);
+        if (s.window.capacity() != m_capacity) s.window = SensorWindow(m_capacity);
+        s.window.assign({});
+        s.count = 0;
+        s.known = false;
+        s.stamp = 0;
+        if (2 * m_used > m_index.size()) {
+            grow();
+        } else {
+            const std::size_t mask = m_index.size() - 1;
+            std::size_t i = home(id, mask);
+            while (m_index[i] != 0) i = (i + 1) & mask;
+            m_index[i] = static_cast<std::uint32_t>(m_used);
+        }
+        return s;
+    }
+
+    Sensor& find_or_add(const JobConfig& config, std::string_view id) {
+        Sensor* s = find(id);
+        return s != nullptr ? *s : add(config, id);
+    }
+
+    // The job's window: a change of job (or of W) starts over.
+    void prepare(const JobConfig& config) noexcept {
+        const std::size_t window = std::max<std::uint32_t>(config.window, 1);
+        if (window != m_capacity || m_index.empty()) clear(window);
+        ++m_stamp;
+    }
+
     static std::size_t home(std::string_view id, std::size_t mask) noexcept {
         const std::size_t hash = std::hash<std::string_view>{}(id);
         return hash & mask;
     }
 
-    // Adds the sensor at the free index slot i.
-    Sensor& add(const JobConfig& config, std::string_view id, std::size_t i, bool& added) {
-        added = true;
-        if (m_used == m_sensors.size()) m_sensors.emplace_back();
-        Sensor& s = m_sensors[m_used++];
-        m_index[i] = static_cast<std::uint32_t>(m_used);
-        s.id = id;
-        s.calibration = config.calibration_for(id);
-        if (s.window.capacity() != m_capacity) s.window = SensorWindow(m_capacity);
-        s.window.assign({});
-        if (2 * m_used > m_index.size()) grow();
-        return m_sensors[m_used - 1];
-    }
-
-    // Doubles the index when it is half full (a batch had more sensors than its history named).
+    // Doubles the index when it is half full.
     void grow() {
         std::vector<std::uint32_t> index(2 * m_index.size(), 0);
         const std::size_t mask = index.size() - 1;
@@ -322,45 +338,67 @@ private:
 
     std::size_t m_capacity = 0;
     std::size_t m_used = 0;
-    std::vector<Sensor> m_sensors;      // [0, m_used) belong to this batch
+    std::uint64_t m_stamp = 0;
+    std::vector<Sensor> m_sensors;      // [0, m_used) are kept
     std::vector<std::uint32_t> m_index; // open addressing: sensor number + 1, 0 = free
 };
 
-} // namespace
+WindowCache::WindowCache() : m_table(std::make_unique<Table>()) {}
+WindowCache::~WindowCache() = default;
 
-void compute_features(const JobConfig& config, std::span<const ReadingView> readings,
-                      const History& history, std::vector<Features>& out) {
-    const std::size_t window = std::max<std::uint32_t>(config.window, 1);
-    thread_local BatchWindows windows;
-    // The ventilator's history names every sensor of the batch; without one (W = 1), the readings
-    // bound how many there can be.
-    windows.reset(window, history.entries.empty() ? readings.size() : history.entries.size());
-    for (const auto& entry : history.entries) {
-        bool added = false;
-        auto& w = windows.find_or_add(config, entry.sensor_id, added).window;
-        // At most W-1 values of history: the reading itself completes the window.
-        const std::size_t skip = entry.count >= window ? entry.count - (window - 1) : 0;
-        const auto values =
-            std::span(history.values).subspan(entry.first + skip, entry.count - skip);
-        if (added) {
-            w.assign(values);
+void WindowCache::clear() noexcept {
+    m_table->clear(m_table->m_capacity);
+}
+
+std::size_t WindowCache::sensors() const noexcept {
+    return m_table->m_used;
+}
+
+bool WindowCache::apply(const JobConfig& config, const History& history, std::size_t& failed) {
+    Table& t = *m_table;
+    t.prepare(config);
+    const std::uint64_t keep = t.m_capacity - 1;
+    for (std::size_t k = 0; k < history.entries.size(); ++k) {
+        const History::Entry& e = history.entries[k];
+        const auto values = std::span(history.values).subspan(e.first, e.count);
+        Table::Sensor* s = t.find(e.sensor_id);
+        if (e.count == std::min(keep, e.end)) { // the whole history: true whatever we held
+            if (s == nullptr) s = &t.add(config, e.sensor_id);
+            s->window.assign(values);
+        } else if (s != nullptr && s->known && e.count <= e.end && s->count == e.end - e.count) {
+            for (const double v : values) s->window.push(v);
         } else {
-            for (const double v : values) w.push(v); // a sensor named twice: as before, in turn
+            failed = k;
+            return false;
         }
+        s->count = e.end;
+        s->known = true;
+        s->stamp = t.m_stamp;
     }
+    return true;
+}
 
+void WindowCache::compute(const JobConfig& config, std::span<const ReadingView> readings,
+                          std::vector<Features>& out) {
+    Table& t = *m_table;
     out.resize(readings.size());
-    BatchWindows::Sensor* last = nullptr;
+    Table::Sensor* last = nullptr;
     for (std::size_t i = 0; i < readings.size(); ++i) {
         const ReadingView& r = readings[i];
         // Consecutive readings often share a sensor; skip the lookup then.
         if (last == nullptr || r.sensor_id != last->id) {
-            bool added = false;
-            last = &windows.find_or_add(config, r.sensor_id, added);
+            last = &t.find_or_add(config, r.sensor_id);
+            if (last->stamp != t.m_stamp) {
+                // Not named by this batch's history: nothing before the batch is known of it.
+                last->window.assign({});
+                last->known = false;
+                last->stamp = t.m_stamp;
+            }
         }
         const Calibration cal = last->calibration;
         SensorWindow* const last_window = &last->window;
         last_window->push(r.value);
+        ++last->count;
         Features& f = out[i];
         f.normalized = (r.value - cal.offset) / cal.scale;
         f.feature = std::sqrt(std::abs(f.normalized)) * std::log(std::abs(r.value) + 1.0);
@@ -384,6 +422,29 @@ void compute_features(const JobConfig& config, std::span<const ReadingView> read
         out[i + 1].heavy = b;
     }
     if (i < readings.size()) out[i].heavy = heavy_transform(readings[i].value, config.heavy);
+}
+
+void compute_features(const JobConfig& config, std::span<const ReadingView> readings,
+                      const History& history, std::vector<Features>& out) {
+    thread_local WindowCache cache;
+    WindowCache::Table& t = *cache.m_table;
+    t.prepare(config);
+    t.clear(t.m_capacity);
+    // Every entry is the sensor's history, whatever its end says; a sensor named twice continues
+    // in turn.
+    for (const auto& e : history.entries) {
+        const std::size_t skip = e.count >= t.m_capacity ? e.count - (t.m_capacity - 1) : 0;
+        const auto values = std::span(history.values).subspan(e.first + skip, e.count - skip);
+        WindowCache::Table::Sensor* s = t.find(e.sensor_id);
+        if (s == nullptr) {
+            s = &t.add(config, e.sensor_id);
+            s->window.assign(values);
+        } else {
+            for (const double v : values) s->window.push(v);
+        }
+        s->stamp = t.m_stamp;
+    }
+    cache.compute(config, readings, out);
 }
 
 } // namespace sluice::core

@@ -1,12 +1,13 @@
-// The feature kernels of SPEC §4. Pure functions of their inputs: no sockets, no files, no state
-// beyond a batch. Window statistics are exact at batch boundaries because every batch arrives with
-// the last W-1 values of each of its sensors (History).
+// The feature kernels of SPEC §4: no sockets, no files. Window statistics are exact at batch
+// boundaries because every batch arrives with what its sensors' windows need from before it
+// (History): the whole last W-1 values, or what continues the windows a worker kept (WindowCache).
 #pragma once
 
 #include "core/codec.hpp"
 #include "core/job.hpp"
 #include "core/record.hpp"
 
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -68,10 +69,43 @@ private:
     std::size_t m_size = 0;
 };
 
-// Computes the features of every reading of a batch, in order. `history` holds, for each sensor
-// of the batch, up to W-1 values that precede the batch in the order. `out` is resized to match.
-// The result depends on its arguments alone; the windows' memory is kept per thread from one call
-// to the next, so a steady stream of batches allocates nothing.
+// The windows a worker keeps from one task to the next, each with the count of its sensor's
+// readings it has seen in the order, so that a task's history need only hold what the worker has
+// not seen (docs/PROTOCOL.md, "History"). The table and the windows' buffers are reused: a
+// steady stream of batches allocates nothing.
+class WindowCache {
+public:
+    WindowCache();
+    ~WindowCache();
+    WindowCache(const WindowCache&) = delete;
+    WindowCache& operator=(const WindowCache&) = delete;
+
+    // Forgets every window (a new job); memory is kept.
+    void clear() noexcept;
+    // Brings the windows of a batch's sensors to where the batch starts. An entry holding the
+    // sensor's whole history (min(W-1, end) values) replaces its window; one that starts where
+    // the window's count is continues it. Any other entry means the task was cut for windows this
+    // cache does not hold: returns false with its index in `failed`, and the batch must not be
+    // computed here (every window stays true to its count all the same).
+    [[nodiscard]] bool apply(const JobConfig& config, const History& history, std::size_t& failed);
+    // Computes the features of the batch's readings, in order, and moves the windows past them.
+    // A sensor the last apply() did not name starts from an empty window (W > 1 always names one).
+    void compute(const JobConfig& config, std::span<const ReadingView> readings,
+                 std::vector<Features>& out);
+    // Sensors whose windows are kept.
+    [[nodiscard]] std::size_t sensors() const noexcept;
+
+private:
+    friend void compute_features(const JobConfig&, std::span<const ReadingView>, const History&,
+                                 std::vector<Features>&);
+    struct Table;
+    std::unique_ptr<Table> m_table;
+};
+
+// Computes the features of every reading of a batch, in order, from nothing but its arguments:
+// `history` holds, for each sensor of the batch, up to W-1 values that precede the batch in the
+// order (a sensor named twice continues in turn). `out` is resized to match. The windows' memory
+// is kept per thread from one call to the next.
 void compute_features(const JobConfig& config, std::span<const ReadingView> readings,
                       const History& history, std::vector<Features>& out);
 

@@ -21,6 +21,8 @@ std::string_view msg_type_name(MsgType type) noexcept {
         return "task";
     case MsgType::task_done:
         return "task_done";
+    case MsgType::task_refused:
+        return "task_refused";
     case MsgType::heartbeat:
         return "heartbeat";
     case MsgType::reset:

@@ -1,5 +1,5 @@
 // clang-format off
-// The Sluice wire protocol, version 2 (docs/PROTOCOL.md). Every message is a ZeroMQ multipart
+// The Sluice wire protocol, version 3 (docs/PROTOCOL.md). Every message is a ZeroMQ multipart
 // message whose first frame is a header, a msgpack array of exactly 8 elements:
 //
 //     ["SLUICE", version:uint, type:uint, id:uint, seq:uint, count:uint, extra:uint, name:str]
@@ -16,6 +16,8 @@
 // | job_config    | vent -> worker | job id    | 0                 | 0               | 0             | config                      |
 // | task          | vent -> worker | job id    | global batch seq  | readings        | origin us     | readings, history           |
 // | task_done     | worker -> vent | job id    | global batch seq  | readings        | 0             |                             |
+// | task_refused  | worker -> vent | job id    | global batch seq  | 0               | 0             | (history does not continue  |
+// |               |                |           |                   |                 |               |  this worker's windows)     |
 // | heartbeat     | both ways      | job id    | 0                 | 0               | 0             |                             |
 // | reset         | vent -> worker | job id    | 0                 | 0               | 0             | (say hello again)           |
 // | job_end       | vent -> worker | job id    | 0                 | 0               | 0             |                             |
@@ -40,7 +42,7 @@
 
 namespace sluice::core {
 
-inline constexpr std::uint64_t k_protocol_version = 2;
+inline constexpr std::uint64_t k_protocol_version = 3;
 inline constexpr std::string_view k_protocol_magic = "SLUICE";
 // The most frames any message has (task: header, readings, history).
 inline constexpr std::size_t k_max_frames = 3;
@@ -57,6 +59,7 @@ enum class MsgType : std::uint8_t {
     reset = 15,
     job_end = 16,
     worker_bye = 17,
+    task_refused = 18,
     result = 20,
     sink_hello = 30,
     job_start = 31,

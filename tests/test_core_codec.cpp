@@ -74,9 +74,9 @@ std::string reading_payload(std::string id, double ts, double value, std::string
 History sample_history() {
     History h;
     h.values = {1.0, 2.5, -3.0, 1e-300, 42.0};
-    h.entries.push_back({"A", 0, 3});
-    h.entries.push_back({"B", 3, 0});
-    h.entries.push_back({"sensor-C", 3, 2});
+    h.entries.push_back({"A", 0, 3, 3});
+    h.entries.push_back({"B", 3, 0, 0});
+    h.entries.push_back({"sensor-C", 3, 2, 120});
     return h;
 }
 
@@ -359,9 +359,11 @@ TEST_CASE("history round trips through encode_history and decode_history", "[cod
     REQUIRE(out.entries.size() == 3);
     const std::vector<std::string> ids = {"A", "B", "sensor-C"};
     const std::vector<std::vector<double>> values = {{1.0, 2.5, -3.0}, {}, {1e-300, 42.0}};
+    const std::vector<std::uint64_t> ends = {3, 0, 120};
     for (std::size_t i = 0; i < ids.size(); ++i) {
         INFO("entry " << i);
         CHECK(out.entries[i].sensor_id == ids[i]);
+        CHECK(out.entries[i].end == ends[i]);
         REQUIRE(out.entries[i].count == values[i].size());
         for (std::size_t j = 0; j < values[i].size(); ++j)
             CHECK(out.values[out.entries[i].first + j] == values[i][j]);
@@ -374,30 +376,31 @@ TEST_CASE("history encodes to the exact size computed by hand", "[codec]") {
     std::string payload;
     encode_history(payload, in);
     // array32(3) (5: the count is patched in at the end)
-    //   [fixarray(2), fixstr "A" (2), bin8 of 24 (2 + 24)]         = 1+2+26 = 29
-    //   [fixarray(2), fixstr "B" (2), bin8 of 0 (2)]               = 5
-    //   [fixarray(2), fixstr "sensor-C" (9), bin8 of 16 (2 + 16)]  = 1+9+18 = 28
-    CHECK(payload.size() == 5 + 29 + 5 + 28);
+    //   [fixarray(3), fixstr "A" (2), fixint 3, bin8 of 24 (2 + 24)]           = 1+2+1+26 = 30
+    //   [fixarray(3), fixstr "B" (2), fixint 0, bin8 of 0 (2)]                 = 6
+    //   [fixarray(3), fixstr "sensor-C" (9), fixint 120, bin8 of 16 (2 + 16)]  = 1+9+1+18 = 29
+    CHECK(payload.size() == 5 + 30 + 6 + 29);
 }
 
 TEST_CASE("history values are little-endian IEEE 754 doubles in a bin", "[codec]") {
     History in;
     in.values = {1.0, -2.5};
-    in.entries.push_back({"A", 0, 2});
+    in.entries.push_back({"A", 0, 2, 300});
     std::string payload;
     encode_history(payload, in);
     // 1.0 is 0x3FF0000000000000 and -2.5 is 0xC004000000000000 (sign, exponent 1024, mantissa
-    // 0.25): written lowest byte first.
-    CHECK(payload ==
-          bytes({0xdd, 0x00, 0x00, 0x00, 0x01, 0x92, 0xa1, 'A',  0xc4, 0x10, 0x00, 0x00, 0x00,
-                 0x00, 0x00, 0x00, 0xf0, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0xc0}));
+    // 0.25): written lowest byte first. end 300 is a uint16 (0xcd 0x01 0x2c).
+    CHECK(payload == bytes({0xdd, 0x00, 0x00, 0x00, 0x01, 0x93, 0xa1, 'A',  0xcd, 0x01,
+                            0x2c, 0xc4, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0,
+                            0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0xc0}));
     // The same bytes from another writer (minimal array header) decode to the same values.
     History out;
     DecodeError error;
-    REQUIRE(
-        decode_history(bytes({0x91, 0x92, 0xa1, 'A',  0xc4, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00,
-                              0x00, 0x14, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0xbf}),
-                       49, out, error));
+    REQUIRE(decode_history(
+        bytes({0x91, 0x93, 0xa1, 'A',  0x02, 0xc4, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00,
+               0x00, 0x14, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0xbf}),
+        49, out, error));
+    CHECK(out.entries.at(0).end == 2);
     REQUIRE(out.values.size() == 2);
     CHECK(out.values[0] == 5.0);
     CHECK(out.values[1] == -1.0);
@@ -409,8 +412,8 @@ TEST_CASE("history whose first sensors have no values yet decodes into a fresh H
     // may be copied to or from its (null) data (UBSan checks this in CI).
     History in;
     in.values = {7.5};
-    in.entries.push_back({"new", 0, 0});
-    in.entries.push_back({"old", 0, 1});
+    in.entries.push_back({"new", 0, 0, 0});
+    in.entries.push_back({"old", 0, 1, 1});
     std::string payload;
     encode_history(payload, in);
     History out;
@@ -421,7 +424,7 @@ TEST_CASE("history whose first sensors have no values yet decodes into a fresh H
     CHECK(out.entries[1].count == 1);
     CHECK(out.values == std::vector<double>{7.5});
     History only_new;
-    only_new.entries.push_back({"new", 0, 0});
+    only_new.entries.push_back({"new", 0, 0, 0});
     payload.clear();
     encode_history(payload, only_new);
     History out2;
@@ -441,7 +444,7 @@ TEST_CASE("history with more values per sensor than allowed is refused", "[codec
     // Zero allowed: only empty entries pass.
     CHECK_FALSE(decode_history(payload, 0, out, error));
     History empty;
-    empty.entries.push_back({"A", 0, 0});
+    empty.entries.push_back({"A", 0, 0, 0});
     payload.clear();
     encode_history(payload, empty);
     CHECK(decode_history(payload, 0, out, error));
@@ -451,7 +454,7 @@ TEST_CASE("history with non-finite values is refused", "[codec]") {
     for (const double bad : {k_nan, k_inf, -k_inf}) {
         History in;
         in.values = {1.0, bad};
-        in.entries.push_back({"A", 0, 2});
+        in.entries.push_back({"A", 0, 2, 2});
         std::string payload;
         encode_history(payload, in);
         History out;
@@ -466,26 +469,38 @@ TEST_CASE("history of the wrong shape is refused", "[codec]") {
     DecodeError error;
     CHECK_FALSE(decode_history(bytes({0xc0}), 49, out, error));
     CHECK(error.what == "history: not an array");
-    // An entry of 3 elements.
-    CHECK_FALSE(decode_history(bytes({0x91, 0x93, 0xa1, 'A', 0x90, 0x01}), 49, out, error));
-    CHECK(error.what == "history entry 0: not an array of 2");
+    // An entry of 2 elements (protocol version 2: no end).
+    CHECK_FALSE(decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0xc4, 0x00}), 49, out, error));
+    CHECK(error.what == "history entry 0: not an array of 3");
     // A numeric sensorId.
-    CHECK_FALSE(decode_history(bytes({0x91, 0x92, 0x01, 0x90}), 49, out, error));
+    CHECK_FALSE(decode_history(bytes({0x91, 0x93, 0x01, 0x00, 0xc4, 0x00}), 49, out, error));
     CHECK(error.what == "history entry 0: sensorId is not a string");
+    // An end that is not an unsigned integer (a string, a negative number).
+    CHECK_FALSE(
+        decode_history(bytes({0x91, 0x93, 0xa1, 'A', 0xa1, 'x', 0xc4, 0x00}), 49, out, error));
+    CHECK(error.what == "history entry 0: end is not an unsigned integer");
+    CHECK_FALSE(decode_history(bytes({0x91, 0x93, 0xa1, 'A', 0xff, 0xc4, 0x00}), 49, out, error));
+    CHECK(error.what == "history entry 0: end is not an unsigned integer");
     // Values that are a string.
-    CHECK_FALSE(decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0xa1, '1'}), 49, out, error));
+    CHECK_FALSE(decode_history(bytes({0x91, 0x93, 0xa1, 'A', 0x01, 0xa1, '1'}), 49, out, error));
     CHECK(error.what == "history entry 0: values are not a bin of at most W-1 float64");
     // Values as an array of numbers (protocol version 1).
-    CHECK_FALSE(decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0x92, 0x05, 0xff}), 49, out, error));
+    CHECK_FALSE(
+        decode_history(bytes({0x91, 0x93, 0xa1, 'A', 0x02, 0x92, 0x05, 0xff}), 49, out, error));
     CHECK(error.what == "history entry 0: values are not a bin of at most W-1 float64");
     // A bin whose length is not a multiple of 8.
-    CHECK_FALSE(decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0xc4, 0x03, 0x00, 0x00, 0x00}), 49,
-                               out, error));
+    CHECK_FALSE(decode_history(bytes({0x91, 0x93, 0xa1, 'A', 0x03, 0xc4, 0x03, 0x00, 0x00, 0x00}),
+                               49, out, error));
     CHECK(error.what == "history entry 0: values are not a bin of at most W-1 float64");
     // A bin claiming more bytes than there are.
-    CHECK_FALSE(
-        decode_history(bytes({0x91, 0x92, 0xa1, 'A', 0xc5, 0xff, 0xf8, 0x00}), 49, out, error));
+    CHECK_FALSE(decode_history(bytes({0x91, 0x93, 0xa1, 'A', 0x01, 0xc5, 0xff, 0xf8, 0x00}), 49,
+                               out, error));
     CHECK(error.what == "history entry 0: values are not a bin of at most W-1 float64");
+    // More values than readings of the sensor before the batch: one value, end 0.
+    CHECK_FALSE(decode_history(bytes({0x91, 0x93, 0xa1, 'A', 0x00, 0xc4, 0x08, 0x00, 0x00, 0x00,
+                                      0x00, 0x00, 0x00, 0xf0, 0x3f}),
+                               49, out, error));
+    CHECK(error.what == "history entry 0: more values than readings before the batch");
     // Trailing bytes.
     CHECK_FALSE(decode_history(bytes({0x90, 0xc0}), 49, out, error));
     CHECK(error.what == "history: trailing bytes");

@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 using sluice::core::Calibration;
@@ -602,4 +603,80 @@ TEST_CASE("batches with test-built histories give the same features as one whole
             }
         }
     }
+}
+
+namespace {
+
+// A history of (sensor, end, values) entries.
+History
+history_of(std::initializer_list<std::tuple<std::string_view, std::uint64_t, std::vector<double>>>
+               entries) {
+    History h;
+    for (const auto& [id, end, values] : entries) {
+        h.entries.push_back({id, h.values.size(), values.size(), end});
+        h.values.insert(h.values.end(), values.begin(), values.end());
+    }
+    return h;
+}
+
+} // namespace
+
+TEST_CASE("window cache: whole histories replace, continuing ones append, any other is refused",
+          "[features]") {
+    JobConfig config;
+    config.window = 4; // histories of at most 3 values
+    sluice::core::WindowCache cache;
+    std::vector<Features> out;
+    std::size_t failed = 99;
+    const auto compute = [&](std::vector<ReadingView> readings) {
+        cache.compute(config, readings, out);
+        return out;
+    };
+    const ReadingView a1{"A", 0, 1.0, "C"}, a2{"A", 0, 2.0, "C"}, a3{"A", 0, 3.0, "C"};
+
+    // A new sensor: its whole history is empty (end 0).
+    REQUIRE(cache.apply(config, history_of({{"A", 0, {}}}), failed));
+    compute({a1, a2});
+    CHECK(out[1].window_count == 2);
+    // Nothing missed: an empty continuation at end 2.
+    REQUIRE(cache.apply(config, history_of({{"A", 2, {}}}), failed));
+    compute({a3});
+    CHECK(out[0].window_count == 3);
+    CHECK(out[0].window_mean == 2.0);
+    // Two readings another worker computed (4 and 5), then 6 here: the window is 3, 4, 5, 6.
+    REQUIRE(cache.apply(config, history_of({{"A", 5, {4.0, 5.0}}}), failed));
+    compute({{"A", 0, 6.0, "C"}});
+    CHECK(out[0].window_count == 4);
+    CHECK(out[0].window_min == 3.0);
+    CHECK(out[0].window_mean == 4.5);
+
+    // The cache is at A's 6th reading: a continuation from the 8th is refused, naming the entry;
+    // so is a partial history of a sensor it never saw.
+    CHECK_FALSE(cache.apply(config, history_of({{"A", 9, {9.0}}}), failed));
+    CHECK(failed == 0);
+    CHECK_FALSE(cache.apply(config, history_of({{"A", 6, {}}, {"B", 10, {1.0, 2.0}}}), failed));
+    CHECK(failed == 1);
+    // The whole history (the last 3 of A's 9 readings) is always accepted, and replaces.
+    REQUIRE(cache.apply(config, history_of({{"A", 9, {7.0, 8.0, 9.0}}}), failed));
+    compute({{"A", 0, 10.0, "C"}});
+    CHECK(out[0].window_min == 7.0);
+    CHECK(out[0].window_mean == 8.5);
+
+    // A batch whose history does not name A: A starts from an empty window, and its count is no
+    // longer trusted, so a continuation of it is refused until a whole history comes.
+    REQUIRE(cache.apply(config, history_of({{"B", 0, {}}}), failed));
+    compute({{"A", 0, 11.0, "C"}});
+    CHECK(out[0].window_count == 1);
+    CHECK_FALSE(cache.apply(config, history_of({{"A", 11, {}}}), failed));
+    REQUIRE(cache.apply(config, history_of({{"A", 11, {9.0, 10.0, 11.0}}}), failed));
+    CHECK(cache.sensors() == 2);
+
+    // clear() forgets everything: a continuation is refused, a whole history accepted.
+    cache.clear();
+    CHECK(cache.sensors() == 0);
+    CHECK_FALSE(cache.apply(config, history_of({{"A", 12, {12.0}}}), failed));
+    REQUIRE(cache.apply(config, history_of({{"A", 12, {10.0, 11.0, 12.0}}}), failed));
+    // Another window size (a new job) starts over too.
+    config.window = 3;
+    CHECK_FALSE(cache.apply(config, history_of({{"A", 12, {}}}), failed));
 }

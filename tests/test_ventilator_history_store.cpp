@@ -1,4 +1,5 @@
 #include "core/codec.hpp"
+#include "core/features.hpp"
 #include "ventilator/history_store.hpp"
 
 #include <catch2/catch.hpp>
@@ -6,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -143,4 +145,134 @@ TEST_CASE("history store: a window of one value keeps nothing", "[ventilator]") 
     CHECK(entries.empty());
     CHECK(store.values_held() == 0);
     store.release(entries);
+}
+
+namespace {
+
+bool same_features(const sluice::core::Features& a, const sluice::core::Features& b) {
+    return a.normalized == b.normalized && a.feature == b.feature &&
+           a.window_count == b.window_count && a.window_mean == b.window_mean &&
+           a.window_std == b.window_std && a.window_min == b.window_min &&
+           a.window_max == b.window_max && a.zscore == b.zscore && a.heavy == b.heavy;
+}
+
+// One simulated worker: the windows it keeps, and what the ventilator assumes of them.
+struct SimWorker {
+    sluice::core::WindowCache windows;
+    HistoryStore::Peer assumed;
+};
+
+} // namespace
+
+TEST_CASE("history deltas: workers that keep their windows compute exactly what one pass over the "
+          "whole stream computes, through lost tasks, re-sent batches and restarts",
+          "[ventilator]") {
+    using sluice::core::Features;
+    const std::uint32_t window = GENERATE(5u, 50u);
+    sluice::core::JobConfig config;
+    config.window = window;
+    const std::size_t keep = window - 1;
+    std::mt19937_64 rng(window);
+
+    // The stream: 300 sensors, a few frequent, most rare.
+    std::vector<std::string> ids;
+    for (int i = 0; i < 300; ++i) ids.push_back("sensor-" + std::to_string(i));
+    std::vector<ReadingView> stream;
+    std::normal_distribution<double> value(50.0, 15.0);
+    for (int i = 0; i < 20000; ++i) {
+        const std::size_t k = (rng() % 4 == 0) ? rng() % 300 : rng() % 12;
+        stream.push_back(ReadingView{ids[k], 0.0, value(rng), "C"});
+    }
+    // The reference: the whole stream as one batch (compute_features is checked against a naive
+    // computation in test_core_features).
+    std::vector<Features> whole;
+    sluice::core::compute_features(config, stream, sluice::core::History{}, whole);
+
+    HistoryStore store(keep);
+    std::vector<SimWorker> workers(3);
+    struct Held {
+        std::size_t start = 0, len = 0;
+        std::vector<HistoryStore::Entry> entries;
+    };
+    std::deque<Held> held;
+    std::uint64_t refused = 0, lost = 0, resent = 0, restarted = 0;
+    std::uint64_t values_sent = 0, values_whole = 0;
+    sluice::core::History history;
+    std::vector<Features> got;
+
+    // Sends a held batch to worker k as the ventilator would, and checks what the worker computes.
+    auto deliver = [&](const Held& b, std::size_t k) {
+        SimWorker& w = workers[k];
+        for (int attempt = 0;; ++attempt) {
+            REQUIRE(attempt < 2); // after a refusal, whole histories are always accepted
+            std::string payload;
+            sluice::core::HistoryEncoder encoder(payload);
+            store.encode(b.entries, encoder, &w.assumed);
+            encoder.finish();
+            sluice::core::DecodeError error;
+            REQUIRE(sluice::core::decode_history(payload, keep, history, error));
+            std::size_t failed = 0;
+            if (!w.windows.apply(config, history, failed)) {
+                ++refused;
+                w.assumed.forget();
+                continue;
+            }
+            for (const auto& e : b.entries) values_whole += std::min<std::uint64_t>(keep, e.end);
+            values_sent += history.values.size();
+            const std::span<const ReadingView> readings(stream.data() + b.start, b.len);
+            w.windows.compute(config, readings, got);
+            REQUIRE(got.size() == b.len);
+            for (std::size_t i = 0; i < b.len; ++i) {
+                INFO("reading " << b.start + i << " at worker " << k << ", attempt " << attempt);
+                REQUIRE(same_features(got[i], whole[b.start + i]));
+            }
+            return;
+        }
+    };
+
+    for (std::size_t start = 0; start < stream.size();) {
+        Held b;
+        b.start = start;
+        b.len = std::min<std::size_t>(1 + rng() % 200, stream.size() - start);
+        store.accept(std::span(stream).subspan(b.start, b.len), b.entries);
+        start += b.len;
+        const std::size_t k = rng() % workers.size();
+        const auto dice = rng() % 100;
+        if (dice < 4) {
+            // Lost on the way to worker k (a cut link): k's assumptions now run ahead of its
+            // windows; the batch goes to the next worker.
+            std::string payload;
+            sluice::core::HistoryEncoder encoder(payload);
+            store.encode(b.entries, encoder, &workers[k].assumed);
+            ++lost;
+            deliver(b, (k + 1) % workers.size());
+        } else if (dice < 6) {
+            // Worker k restarted with nothing kept, and the ventilator was not told.
+            workers[k].windows.clear();
+            ++restarted;
+            deliver(b, k);
+        } else {
+            deliver(b, k);
+        }
+        held.push_back(std::move(b));
+        if (rng() % 20 == 0) {
+            // A held batch sent again (its result was lost): possibly older than the windows of
+            // the worker that gets it.
+            deliver(held[rng() % held.size()], rng() % workers.size());
+            ++resent;
+        }
+        while (held.size() > 40) {
+            store.release(held.front().entries);
+            held.pop_front();
+        }
+    }
+    CHECK(lost > 0);
+    CHECK(restarted > 0);
+    CHECK(resent > 0);
+    CHECK(refused > 0);
+    // The point of it: never more values than whole histories, and with a window longer than what
+    // a worker misses between its tasks, less than half.
+    INFO("values sent " << values_sent << ", whole histories " << values_whole);
+    CHECK(values_sent <= values_whole);
+    if (window == 50) CHECK(values_sent * 2 < values_whole);
 }

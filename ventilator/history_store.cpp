@@ -18,9 +18,11 @@ void HistoryStore::accept(std::span<const core::ReadingView> readings, std::vect
         Sensor& s = *it->second;
         if (s.m_stamp != stamp) {
             s.m_stamp = stamp;
-            out.push_back(Entry{&s, s.m_end});
+            s.m_entry = out.size();
+            out.push_back(Entry{&s, s.m_end, 0});
             s.m_pins.push_back(s.m_end);
         }
+        ++out[s.m_entry].readings;
         // Dropping the dead front only once it is at least half the buffer keeps each value's
         // share of the moves constant.
         if (s.m_begin > 0 && s.m_begin >= s.m_values.size() / 2) {
@@ -34,15 +36,24 @@ void HistoryStore::accept(std::span<const core::ReadingView> readings, std::vect
     }
 }
 
-void HistoryStore::encode(std::span<const Entry> entries, core::HistoryEncoder& encoder) const {
+void HistoryStore::encode(std::span<const Entry> entries, core::HistoryEncoder& encoder,
+                          Peer* peer) const {
     for (const Entry& e : entries) {
         const Sensor& s = *e.sensor;
-        const std::uint64_t first = e.end - std::min<std::uint64_t>(e.end, m_keep);
+        std::uint64_t first = e.end - std::min<std::uint64_t>(e.end, m_keep);
+        if (peer != nullptr) {
+            auto [it, added] = peer->m_at.try_emplace(&s, 0);
+            // Only what the worker has not seen, when it saw some of the whole history and no
+            // reading at or after the batch's start (a batch sent again can be older than the
+            // worker's windows: it then gets the whole history, which replaces them).
+            if (!added && it->second > first && it->second <= e.end) first = it->second;
+            it->second = e.end + e.readings;
+        }
         // release() keeps every value a held batch's history needs: [first, end) is held.
         assert(first >= s.m_end - s.held() && e.end <= s.m_end);
         const std::size_t offset =
             s.m_begin + static_cast<std::size_t>(first - (s.m_end - s.held()));
-        encoder.add(s.id(), std::span(s.m_values).subspan(offset, e.end - first));
+        encoder.add(s.id(), e.end, std::span(s.m_values).subspan(offset, e.end - first));
     }
 }
 

@@ -31,6 +31,20 @@ public:
     struct Entry {
         Sensor* sensor = nullptr;
         std::uint64_t end = 0;
+        std::uint32_t readings = 0; // the sensor's readings in the batch
+    };
+
+    // What the ventilator assumes one worker's windows hold: per sensor, the count of its
+    // readings the worker has seen, as of the last task sent to it. Wrong assumptions cost a
+    // refused task, never wrong output: the worker checks every entry (WindowCache::apply).
+    class Peer {
+    public:
+        void forget() noexcept { m_at.clear(); }
+        [[nodiscard]] std::size_t sensors() const noexcept { return m_at.size(); }
+
+    private:
+        friend class HistoryStore;
+        std::unordered_map<const Sensor*, std::uint64_t> m_at;
     };
 
     // `keep` is W-1: the most values a history holds.
@@ -41,8 +55,12 @@ public:
     // sensors' values until release().
     void accept(std::span<const core::ReadingView> readings, std::vector<Entry>& out);
 
-    // Adds the batch's history (one entry per sensor, as accept() gave them) to `encoder`.
-    void encode(std::span<const Entry> entries, core::HistoryEncoder& encoder) const;
+    // Adds the batch's history (one entry per sensor, as accept() gave them) to `encoder`: for
+    // each sensor its last W-1 values before the batch, or, for a `peer` whose window of it
+    // is assumed to be at a later count, only the values after that count. Then assumes that
+    // the peer computes the batch.
+    void encode(std::span<const Entry> entries, core::HistoryEncoder& encoder,
+                Peer* peer = nullptr) const;
 
     // The batch of `entries` is written and will never be sent again. Batches are released in
     // the order they were accepted.
@@ -71,6 +89,7 @@ public:
         std::vector<std::uint64_t> m_pins;
         std::size_t m_pin_begin = 0;
         std::uint64_t m_stamp = 0; // accept() call that last gave this sensor an entry, plus one
+        std::size_t m_entry = 0;   // that entry's index in accept()'s output
     };
 
 private:

@@ -111,6 +111,7 @@ struct Worker {
     std::uint64_t records_at_last_status = 0;
     double rate = 0; // records/s over the last status interval
     bool configured = false;
+    HistoryStore::Peer history; // what its windows are assumed to hold
 };
 
 struct Stream {
@@ -134,6 +135,8 @@ struct Counters {
                                                               "ingest batches refused as invalid");
     core::Counter& workers_lost =
         core::metrics().counter("sluice_workers_lost_total", "workers presumed dead after silence");
+    core::Counter& refused = core::metrics().counter(
+        "sluice_tasks_refused_total", "tasks a worker refused: its windows were not as assumed");
 };
 
 struct Gauges {
@@ -349,26 +352,13 @@ private:
 
     // The last W-1 values before this batch of every sensor in it, encoded from the store straight
     // into a buffer that becomes the message: no copy in between.
-    zmq::message_t make_history(const Batch& b) {
+    zmq::message_t make_history(const Batch& b, HistoryStore::Peer& peer) {
         auto out = std::make_unique<std::string>();
         out->reserve(m_history_bytes);
         core::HistoryEncoder history(*out);
-        m_history.encode(b.sensors, history);
+        m_history.encode(b.sensors, history, &peer);
         history.finish();
         m_history_bytes = std::max(m_history_bytes, out->size());
-        if (!m_warned_history && out->size() > k_history_hint_bytes &&
-            out->size() > k_history_hint_ratio * b.readings.size()) {
-            // Many sensors with a large window: the history outweighs the readings, and a task's
-            // cost follows it (docs/BENCHMARKS.md, "Many sensors and large windows"). Only the
-            // ingest can change that; say so once.
-            m_warned_history = true;
-            core::log_warn("tasks carry ", out->size() / 1024, " KiB of sensor history (",
-                           b.sensors.size(), " sensors in a batch of ", b.count,
-                           " readings, up to ", m_options.window - 1, " values each) for ",
-                           b.readings.size() / 1024,
-                           " KiB of readings; a larger --batch-size at the ingest shares each "
-                           "history among more readings");
-        }
         return core::message_from(std::move(out));
     }
 
@@ -439,6 +429,9 @@ private:
         case MsgType::task_done:
             on_task_done(peer, w, h, t);
             break;
+        case MsgType::task_refused:
+            on_task_refused(peer, w, h);
+            break;
         case MsgType::heartbeat:
             break;
         case MsgType::worker_bye:
@@ -487,6 +480,21 @@ private:
         if (b == nullptr || b->state != BatchState::assigned || b->worker != peer) return;
         b->state = BatchState::done;
         b->since = t;
+    }
+
+    // The worker's windows are not where we assumed (it missed a task, or restarted): assume
+    // nothing of it from now on, so that its tasks carry whole histories again, and send the
+    // batch again.
+    void on_task_refused(const std::string& peer, Worker& w, const Header& h) {
+        m_counters.refused.inc();
+        w.history.forget();
+        core::log_info("worker ", w.name, " refused batch ", h.seq,
+                       ": its windows are not where this ventilator assumed; sending it whole "
+                       "histories again");
+        Batch* b = find_batch(h.seq);
+        if (b == nullptr || b->state != BatchState::assigned || b->worker != peer) return;
+        w.assigned.erase(h.seq);
+        requeue(*b);
     }
 
     void forget_worker(const std::string& peer, std::string_view why) {
@@ -582,9 +590,13 @@ private:
             if (b == nullptr || b->state != BatchState::queued) continue;
             zmq::message_t frames[2];
             frames[0].copy(b->readings);
-            frames[1] = make_history(*b);
+            frames[1] = make_history(*b, best->history);
             const Header h{MsgType::task, m_job_id, seq, b->count, b->origin_us, {}};
-            if (!send_worker(*best_peer, h, frames)) {
+            const std::string peer = *best_peer; // a failed send may forget the worker
+            if (!send_worker(peer, h, frames)) {
+                // It will not see this batch. (An unreachable worker is gone from the table.)
+                if (const auto it = m_worker_table.find(peer); it != m_worker_table.end())
+                    it->second.history.forget();
                 m_queue.insert(seq);
                 return;
             }
@@ -932,12 +944,6 @@ private:
     bool m_finished = false;
     bool m_draining = false;
     bool m_warned_no_workers = false;
-    bool m_warned_history = false;
-    // A task whose history is above both of these gets the hint above: 32 times the readings is
-    // where a 5x larger batch made the job ~3x faster (1,000 sensors, W = 1,000); the floor keeps
-    // small jobs quiet.
-    static constexpr std::size_t k_history_hint_ratio = 32;
-    static constexpr std::size_t k_history_hint_bytes = 64 * 1024;
     TimePoint m_started{};
     Counters m_counters;
     Gauges m_gauges;

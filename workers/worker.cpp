@@ -206,6 +206,8 @@ private:
                            config.heavy, ", ", core::output_format_name(config.format), " output, ",
                            config.calibration.size(), " calibrated sensors");
         }
+        // Windows kept from another job mean nothing in this one.
+        if (h.id != m_job_id) m_windows.clear();
         m_config = std::move(config);
         m_job_id = h.id;
         m_configured = true;
@@ -226,7 +228,20 @@ private:
             !core::decode_history(history, m_config.window - 1, m_history, error)) {
             return malformed("task " + std::to_string(h.seq) + ": " + error.what);
         }
-        core::compute_features(m_config, m_views, m_history, m_features);
+        std::size_t failed = 0;
+        if (!m_windows.apply(m_config, m_history, failed)) {
+            // The task was cut for windows this worker does not hold (a task it never got, a
+            // restart): the ventilator sends it again with whole histories. Rare, so logged.
+            const auto& e = m_history.entries[failed];
+            core::log_info("refused task ", h.seq, ": its history of sensor '",
+                           core::printable_name(e.sensor_id), "' continues from reading ",
+                           e.end - e.count, ", which this worker's window is not at");
+            ++m_refused;
+            m_refused_metric.inc();
+            say(MsgType::task_refused, h.seq);
+            return Step::handled;
+        }
+        m_windows.compute(m_config, m_views, m_features);
         // The batch's output is formatted into one buffer sized from the widest record seen so far
         // (no regrowth: a regrowth copies everything written before it), and the buffer then
         // becomes the message itself: zero-copy, freed by ZeroMQ once it has been sent.
@@ -323,8 +338,8 @@ private:
     void log_summary() const {
         const double secs = core::elapsed_seconds(m_started);
         core::log_info("summary: ", m_name, " computed ", m_batches_done, " batches, ",
-                       m_records_done, " readings in ", secs, " s; malformed messages ",
-                       m_malformed);
+                       m_records_done, " readings in ", secs, " s; tasks refused ", m_refused,
+                       ", malformed messages ", m_malformed);
     }
 
     const Options& m_options;
@@ -343,13 +358,19 @@ private:
     std::uint64_t m_batches_done = 0;
     std::uint64_t m_records_done = 0;
     std::uint64_t m_malformed = 0;
+    std::uint64_t m_refused = 0;
     core::Counter& m_records_metric = core::records_counter();
+    core::Counter& m_refused_metric = core::metrics().counter(
+        "sluice_tasks_refused_total", "tasks whose history did not continue this worker's windows");
     core::Counter& m_batches_metric =
         core::metrics().counter("sluice_batches_total", "batches computed");
 
     core::Frames m_frames;
     std::vector<core::ReadingView> m_views;
     core::History m_history;
+    // The windows of every sensor this worker has computed in the job, so that tasks need carry
+    // only the values it has not seen (docs/PROTOCOL.md, "History").
+    core::WindowCache m_windows;
     std::vector<core::Features> m_features;
     std::size_t m_record_bytes = 256; // the widest formatted record so far
 };

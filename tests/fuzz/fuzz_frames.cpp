@@ -86,6 +86,7 @@ void check_history(std::string_view payload) {
     }
     for (const auto& e : history.entries) {
         require(e.count <= k_max_history);
+        require(e.count <= e.end);
         require(e.first + e.count <= history.values.size());
         require(inside(e.sensor_id, payload));
     }
@@ -98,6 +99,7 @@ void check_history(std::string_view payload) {
     require(history2.values.size() == history.values.size());
     for (std::size_t i = 0; i < history.entries.size(); ++i) {
         require(history2.entries[i].sensor_id == history.entries[i].sensor_id);
+        require(history2.entries[i].end == history.entries[i].end);
         require(history2.entries[i].count == history.entries[i].count);
     }
     for (std::size_t i = 0; i < history.values.size(); ++i)

@@ -22,7 +22,7 @@ import sys
 import zmq
 
 MAGIC = "SLUICE"
-VERSION = 2  # core/protocol.hpp, k_protocol_version
+VERSION = 3  # core/protocol.hpp, k_protocol_version
 
 
 # ---- a minimal msgpack encoder, so that malformed encodings can be built by hand ---------------
@@ -78,7 +78,7 @@ def reading(sensor="S1", ts=1.7e9, value=50.0, unit="C"):
     return p_array([p_str(sensor), p_f64(ts), p_f64(value), p_str(unit)])
 
 
-TYPES = [1, 2, 3, 10, 11, 12, 13, 14, 15, 16, 17, 20, 30, 31, 32, 33, 34, 35]
+TYPES = [1, 2, 3, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 30, 31, 32, 33, 34, 35]
 DATA_FRAMES = {1: 1, 11: 1, 20: 1, 12: 2}
 
 
@@ -107,7 +107,8 @@ def common_garbage(rng):
     msgs.append([header(14, magic="SLUICE" * 1000)])
     msgs.append([header(14, version=0)])
     msgs.append([header(14, version=1)])  # the version before history bins
-    msgs.append([header(14, version=3)])
+    msgs.append([header(14, version=2)])  # the version before history deltas
+    msgs.append([header(14, version=4)])
     msgs.append([header(14, version=(1 << 64) - 1)])
     msgs.append([p_array([p_str(MAGIC), p_uint(VERSION), p_uint(14)])])                 # 3 elements
     msgs.append([p_array([p_str(MAGIC)] + [p_uint(1)] * 6)])                       # 7 elements
@@ -176,7 +177,7 @@ def workers_specific(rng):
     """For the workers socket: messages of a worker the ventilator does not know (it must answer
     with reset, or drop them), never a worker_hello that would enrol us."""
     msgs = []
-    for t in (13, 14, 17):
+    for t in (13, 14, 17, 18):
         msgs.append([header(t, rng.getrandbits(64), rng.getrandbits(20), 1000)])
     msgs.append([header(10, 0, 0, 0, 2, "bad-hello")] + [b"extra frame"])      # wrong frames
     msgs.append([header(12, 1, 2, 3), b"readings", b"history"])                # task from a worker
