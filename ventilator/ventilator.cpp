@@ -350,15 +350,16 @@ private:
         ack(peer, h.id, s);
     }
 
-    // The last W-1 values before this batch of every sensor in it, encoded from the store straight
-    // into a buffer that becomes the message: no copy in between.
+    // For every sensor of the batch, the values before it that this worker is not assumed to hold
+    // (at most the last W-1), encoded from the store straight into a buffer that becomes the
+    // message: no copy in between.
     zmq::message_t make_history(const Batch& b, HistoryStore::Peer& peer) {
         auto out = std::make_unique<std::string>();
         out->reserve(m_history_bytes);
         core::HistoryEncoder history(*out);
         m_history.encode(b.sensors, history, &peer);
         history.finish();
-        m_history_bytes = std::max(m_history_bytes, out->size());
+        m_history_bytes = out->size();
         return core::message_from(std::move(out));
     }
 
@@ -950,7 +951,9 @@ private:
 
     Frames m_frames;
     std::vector<core::ReadingView> m_views;
-    std::size_t m_history_bytes = 0; // the largest history payload so far: no regrowth
+    // The last history payload's size: in the steady state the next needs about as much. (Not the
+    // largest: a worker's first task carries whole histories, its later ones far less.)
+    std::size_t m_history_bytes = 0;
 };
 
 } // namespace
