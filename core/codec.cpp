@@ -153,10 +153,11 @@ bool decode_history(std::string_view payload, std::size_t max_values_per_sensor,
 
 void encode_config(std::string& out, const JobConfig& config) {
     MsgWriter w(out);
-    w.array(4);
+    w.array(5);
     w.uint(config.window);
     w.uint(config.heavy);
     w.uint(static_cast<std::uint64_t>(config.format));
+    w.uint(config.kept_windows);
     w.array(static_cast<std::uint32_t>(config.calibration.size()));
     for (const auto& [id, cal] : config.calibration) {
         w.array(3);
@@ -172,18 +173,21 @@ bool decode_config(std::string_view payload, JobConfig& out, DecodeError& error)
     std::uint64_t window = 0;
     std::uint64_t heavy = 0;
     std::uint64_t format = 0;
+    std::uint64_t kept = 0;
     std::uint32_t n = 0;
-    if (!r.read_array(fields) || fields != 4) return fail(error, "config: not an array of 4");
+    if (!r.read_array(fields) || fields != 5) return fail(error, "config: not an array of 5");
     if (!r.read_uint(window) || window == 0 || window > k_max_window)
         return fail(error, "config: bad window");
     if (!r.read_uint(heavy) || heavy > 0xFFFFFFFFu) return fail(error, "config: bad heavy");
     if (!r.read_uint(format) || format > static_cast<std::uint64_t>(OutputFormat::msgpack)) {
         return fail(error, "config: bad output format");
     }
+    if (!r.read_uint(kept)) return fail(error, "config: bad kept windows");
     if (!r.read_array(n)) return fail(error, "config: calibration is not an array");
     out.window = static_cast<std::uint32_t>(window);
     out.heavy = static_cast<std::uint32_t>(heavy);
     out.format = static_cast<OutputFormat>(format);
+    out.kept_windows = kept;
     out.calibration.clear();
     for (std::uint32_t i = 0; i < n; ++i) {
         std::string_view id;

@@ -2,8 +2,8 @@
 //   readings  array of [sensorId:str, timestamp:float64, value:float64, unit:str]
 //   history   array of [sensorId:str, end:uint, values:bin of little-endian float64 (oldest
 //             first)]: the sensor's readings end-n .. end-1 in the order, n = the bin's values
-//   config    array [window:uint, heavy:uint, format:uint, calibration:array of [id:str, offset,
-//   scale]]
+//   config    array [window:uint, heavy:uint, format:uint, kept_windows:uint, calibration:array
+//             of [id:str, offset, scale]]
 // Encoding uses msgpack-cxx's packer; decoding uses MsgReader and checks every type and length, so
 // any byte string yields either a decoded value or an error, never undefined behaviour.
 #pragma once

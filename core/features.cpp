@@ -339,6 +339,7 @@ struct WindowCache::Table {
     std::size_t m_capacity = 0;
     std::size_t m_used = 0;
     std::uint64_t m_stamp = 0;
+    std::uint64_t m_drops = 0;          // times every window was dropped to keep to kept_windows
     std::vector<Sensor> m_sensors;      // [0, m_used) are kept
     std::vector<std::uint32_t> m_index; // open addressing: sensor number + 1, 0 = free
 };
@@ -354,9 +355,21 @@ std::size_t WindowCache::sensors() const noexcept {
     return m_table->m_used;
 }
 
+std::uint64_t WindowCache::drops() const noexcept {
+    return m_table->m_drops;
+}
+
 bool WindowCache::apply(const JobConfig& config, const History& history, std::size_t& failed) {
     Table& t = *m_table;
     t.prepare(config);
+    if (config.kept_windows != 0 && t.m_used + history.entries.size() > config.kept_windows) {
+        std::size_t added = 0;
+        for (const History::Entry& e : history.entries) added += t.find(e.sensor_id) == nullptr;
+        if (t.m_used + added > config.kept_windows) {
+            t.clear(t.m_capacity);
+            ++t.m_drops;
+        }
+    }
     const std::uint64_t keep = t.m_capacity - 1;
     for (std::size_t k = 0; k < history.entries.size(); ++k) {
         const History::Entry& e = history.entries[k];

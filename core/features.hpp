@@ -87,6 +87,12 @@ public:
     // the window's count is continues it. Any other entry means the task was cut for windows this
     // cache does not hold: returns false with its index in `failed`, and the batch must not be
     // computed here (every window stays true to its count all the same).
+    //
+    // First, when config.kept_windows is set and the sensors held plus those of the batch not
+    // held would exceed it, every window is dropped (drops() counts it): a worker's memory stays
+    // bounded however many sensors a job has. The ventilator applies the same rule to what it
+    // assumes a worker holds (ventilator::HistoryStore::encode), so that task carries whole
+    // histories and nothing is refused.
     [[nodiscard]] bool apply(const JobConfig& config, const History& history, std::size_t& failed);
     // Computes the features of the batch's readings, in order, and moves the windows past them.
     // A sensor the last apply() did not name starts from an empty window (W > 1 always names one).
@@ -94,6 +100,8 @@ public:
                  std::vector<Features>& out);
     // Sensors whose windows are kept.
     [[nodiscard]] std::size_t sensors() const noexcept;
+    // Times apply() dropped every window to keep to config.kept_windows.
+    [[nodiscard]] std::uint64_t drops() const noexcept;
 
 private:
     friend void compute_features(const JobConfig&, std::span<const ReadingView>, const History&,

@@ -1,5 +1,6 @@
 #include "core/job.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -39,6 +40,11 @@ bool parse_number(std::string_view s, double& out) {
 }
 
 } // namespace
+
+std::uint64_t kept_windows_for(std::uint64_t mib, std::uint32_t window) noexcept {
+    const std::uint64_t per_sensor = 16 * std::uint64_t{window} + 160;
+    return std::max<std::uint64_t>(1, (mib << 20) / per_sensor);
+}
 
 CalibrationTable load_calibration(const std::string& path) {
     std::ifstream in(path);

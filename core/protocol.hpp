@@ -1,5 +1,5 @@
 // clang-format off
-// The Sluice wire protocol, version 3 (docs/PROTOCOL.md). Every message is a ZeroMQ multipart
+// The Sluice wire protocol, version 4 (docs/PROTOCOL.md). Every message is a ZeroMQ multipart
 // message whose first frame is a header, a msgpack array of exactly 8 elements:
 //
 //     ["SLUICE", version:uint, type:uint, id:uint, seq:uint, count:uint, extra:uint, name:str]
@@ -42,7 +42,7 @@
 
 namespace sluice::core {
 
-inline constexpr std::uint64_t k_protocol_version = 3;
+inline constexpr std::uint64_t k_protocol_version = 4;
 inline constexpr std::string_view k_protocol_magic = "SLUICE";
 // The most frames any message has (task: header, readings, history).
 inline constexpr std::size_t k_max_frames = 3;

@@ -85,6 +85,7 @@ JobConfig sample_config() {
     c.window = 7;
     c.heavy = 3;
     c.format = OutputFormat::csv;
+    c.kept_windows = 300000;
     c.calibration["A"] = Calibration{1.5, 2.0};
     c.calibration["B"] = Calibration{-3.0, 0.5};
     c.calibration["very long sensor id with spaces"] = Calibration{0.0, -1e-3};
@@ -96,10 +97,11 @@ std::string config_payload(std::uint64_t window, std::uint64_t heavy, std::uint6
                            std::initializer_list<std::pair<double, double>> cals) {
     std::string out;
     MsgWriter w(out);
-    w.array(4);
+    w.array(5);
     w.uint(window);
     w.uint(heavy);
     w.uint(format);
+    w.uint(0); // kept windows: no limit
     w.array(static_cast<std::uint32_t>(cals.size()));
     int i = 0;
     for (const auto& [offset, scale] : cals) {
@@ -538,6 +540,7 @@ TEST_CASE("config round trips with window, heavy, format and calibration", "[cod
         CHECK(out.window == 7);
         CHECK(out.heavy == 3);
         CHECK(out.format == format);
+        CHECK(out.kept_windows == 300000);
         REQUIRE(out.calibration.size() == 3);
         CHECK(out.calibration.at("A").offset == 1.5);
         CHECK(out.calibration.at("A").scale == 2.0);
@@ -553,14 +556,15 @@ TEST_CASE("config encodes to the exact bytes computed by hand", "[codec]") {
     in.window = 200;
     in.heavy = 0;
     in.format = OutputFormat::msgpack;
+    in.kept_windows = 70000;
     in.calibration["A"] = Calibration{1.0, 2.0};
     std::string payload;
     encode_config(payload, in);
-    // [200, 0, 2, [["A", 1.0, 2.0]]]
-    const std::string expected = bytes({0x94, 0xcc, 0xc8, 0x00, 0x02, 0x91, 0x93, 0xa1, 'A'}) +
-                                 bytes({0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0}) +
-                                 bytes({0xcb, 0x40, 0x00, 0, 0, 0, 0, 0, 0});
-    CHECK(payload.size() == 9 + 9 + 9);
+    // [200, 0, 2, 70000, [["A", 1.0, 2.0]]]; 70000 = 0x11170 is a uint32 (0xce)
+    const std::string expected =
+        bytes({0x95, 0xcc, 0xc8, 0x00, 0x02, 0xce, 0x00, 0x01, 0x11, 0x70, 0x91, 0x93, 0xa1, 'A'}) +
+        bytes({0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0}) + bytes({0xcb, 0x40, 0x00, 0, 0, 0, 0, 0, 0});
+    CHECK(payload.size() == 14 + 9 + 9);
     CHECK(payload == expected);
 }
 
@@ -601,16 +605,18 @@ TEST_CASE("config refuses calibration with scale 0 or non-finite numbers", "[cod
 
 TEST_CASE("config of the wrong shape is refused", "[codec]") {
     std::string what;
-    CHECK_FALSE(decodes_config(bytes({0x93, 0x05, 0x00, 0x00}), &what));
-    CHECK(what == "config: not an array of 4");
-    CHECK_FALSE(decodes_config(bytes({0x95, 0x05, 0x00, 0x00, 0x90, 0x00})));
-    CHECK_FALSE(decodes_config(bytes({0x94, 0xff, 0x00, 0x00, 0x90}))); // window -1
-    CHECK_FALSE(decodes_config(bytes({0x94, 0x05, 0x00, 0x00, 0xc0}), &what));
+    CHECK_FALSE(decodes_config(bytes({0x94, 0x05, 0x00, 0x00, 0x90}), &what)); // protocol 3's
+    CHECK(what == "config: not an array of 5");
+    CHECK_FALSE(decodes_config(bytes({0x96, 0x05, 0x00, 0x00, 0x00, 0x90, 0x00})));
+    CHECK_FALSE(decodes_config(bytes({0x95, 0xff, 0x00, 0x00, 0x00, 0x90})));        // window -1
+    CHECK_FALSE(decodes_config(bytes({0x95, 0x05, 0x00, 0x00, 0xff, 0x90}), &what)); // kept -1
+    CHECK(what == "config: bad kept windows");
+    CHECK_FALSE(decodes_config(bytes({0x95, 0x05, 0x00, 0x00, 0x00, 0xc0}), &what));
     CHECK(what == "config: calibration is not an array");
     // A calibration entry of 2 elements; with a numeric id.
-    CHECK_FALSE(decodes_config(bytes({0x94, 0x05, 0x00, 0x00, 0x91, 0x92, 0xa1, 'A', 0x01})));
+    CHECK_FALSE(decodes_config(bytes({0x95, 0x05, 0x00, 0x00, 0x00, 0x91, 0x92, 0xa1, 'A', 0x01})));
     CHECK_FALSE(
-        decodes_config(bytes({0x94, 0x05, 0x00, 0x00, 0x91, 0x93, 0x01, 0x01, 0x01}), &what));
+        decodes_config(bytes({0x95, 0x05, 0x00, 0x00, 0x00, 0x91, 0x93, 0x01, 0x01, 0x01}), &what));
     CHECK(what == "calibration entry 0: malformed");
     // Trailing bytes.
     CHECK_FALSE(decodes_config(config_payload(5, 0, 0, {}) + bytes({0x00}), &what));
@@ -618,8 +624,8 @@ TEST_CASE("config of the wrong shape is refused", "[codec]") {
     // Integer offset and scale are numbers.
     JobConfig c;
     DecodeError error;
-    REQUIRE(decode_config(bytes({0x94, 0x05, 0x00, 0x00, 0x91, 0x93, 0xa1, 'A', 0xfe, 0x03}), c,
-                          error));
+    REQUIRE(decode_config(bytes({0x95, 0x05, 0x00, 0x00, 0x00, 0x91, 0x93, 0xa1, 'A', 0xfe, 0x03}),
+                          c, error));
     CHECK(c.calibration.at("A").offset == -2.0);
     CHECK(c.calibration.at("A").scale == 3.0);
 }

@@ -680,3 +680,49 @@ TEST_CASE("window cache: whole histories replace, continuing ones append, any ot
     config.window = 3;
     CHECK_FALSE(cache.apply(config, history_of({{"A", 12, {}}}), failed));
 }
+
+TEST_CASE("window cache: past kept_windows sensors, every window is dropped before the batch",
+          "[features]") {
+    JobConfig config;
+    config.window = 4;
+    config.kept_windows = 2;
+    sluice::core::WindowCache cache;
+    std::vector<Features> out;
+    std::size_t failed = 99;
+
+    REQUIRE(cache.apply(config, history_of({{"A", 0, {}}, {"B", 0, {}}}), failed));
+    cache.compute(config, std::vector<ReadingView>{{"A", 0, 1.0, "C"}, {"B", 0, 5.0, "C"}}, out);
+    CHECK(cache.sensors() == 2);
+    // A batch of held sensors only: nothing is dropped, and A's window continues (1, then 2).
+    REQUIRE(cache.apply(config, history_of({{"A", 1, {}}}), failed));
+    cache.compute(config, std::vector<ReadingView>{{"A", 0, 2.0, "C"}}, out);
+    CHECK(out[0].window_mean == 1.5);
+    CHECK(cache.drops() == 0);
+    // C would make three: A and B are dropped first, so B's continuation is now refused ...
+    CHECK_FALSE(cache.apply(config, history_of({{"B", 1, {}}, {"C", 0, {}}}), failed));
+    CHECK(failed == 0);
+    CHECK(cache.drops() == 1);
+    CHECK(cache.sensors() == 0);
+    // ... and the batch's whole histories (as the ventilator sends after the same drop) are
+    // accepted.
+    REQUIRE(cache.apply(config, history_of({{"B", 1, {5.0}}, {"C", 0, {}}}), failed));
+    CHECK(cache.drops() == 1);
+    CHECK(cache.sensors() == 2);
+    cache.compute(config, std::vector<ReadingView>{{"B", 0, 7.0, "C"}}, out);
+    CHECK(out[0].window_mean == 6.0);
+    // A batch of more sensors than the limit still gets all of them, after a drop.
+    REQUIRE(cache.apply(config, history_of({{"D", 0, {}}, {"E", 0, {}}, {"F", 0, {}}}), failed));
+    CHECK(cache.drops() == 2);
+    CHECK(cache.sensors() == 3);
+
+    // With W = 1 tasks name no sensor; the windows a batch adds are dropped before the next.
+    config.window = 1;
+    REQUIRE(cache.apply(config, History{}, failed));
+    cache.compute(
+        config,
+        std::vector<ReadingView>{{"A", 0, 1.0, "C"}, {"B", 0, 2.0, "C"}, {"C", 0, 3.0, "C"}}, out);
+    CHECK(cache.sensors() == 3);
+    REQUIRE(cache.apply(config, History{}, failed));
+    CHECK(cache.sensors() == 0);
+    CHECK(cache.drops() == 3);
+}

@@ -62,7 +62,7 @@ std::string bytes(std::initializer_list<int> list) {
 struct RawHeader {
     std::uint32_t elements = 8;
     std::string magic = "SLUICE";
-    std::uint64_t version = 3; // the version this build speaks
+    std::uint64_t version = 4; // the version this build speaks
     std::uint64_t type = 14;
     std::uint64_t id = 0;
     std::uint64_t seq = 0;
@@ -142,10 +142,10 @@ TEST_CASE("a header encodes to the exact bytes computed by hand", "[protocol]") 
     h.name = "host:42";
     const std::string frame = encode_header(h);
     // 1 (fixarray) + 7 ("SLUICE") + 1 (version) + 1 (type 12) + 1 (id 1) + 2 (uint8 200)
-    // + 5 (uint32 70000) + 1 (extra 0) + 8 ("host:42") = 27; version 3 is the byte after "SLUICE"
+    // + 5 (uint32 70000) + 1 (extra 0) + 8 ("host:42") = 27; version 4 is the byte after "SLUICE"
     CHECK(frame.size() == 27);
     const std::string expected =
-        bytes({0x98, 0xa6, 'S',  'L',  'U',  'I',  'C', 'E', 0x03, 0x0c, 0x01, 0xcc, 0xc8, 0xce,
+        bytes({0x98, 0xa6, 'S',  'L',  'U',  'I',  'C', 'E', 0x04, 0x0c, 0x01, 0xcc, 0xc8, 0xce,
                0x00, 0x01, 0x11, 0x70, 0x00, 0xa7, 'h', 'o', 's',  't',  ':',  '4',  '2'});
     CHECK(frame == expected);
 }
@@ -170,16 +170,19 @@ TEST_CASE("a header of another version is refused and the error names the versio
     RawHeader raw;
     raw.version = 1; // before history values became bins
     CHECK_FALSE(decode(raw.encode(), error).has_value());
-    CHECK(error == "protocol version 1 (this node speaks 3)");
+    CHECK(error == "protocol version 1 (this node speaks 4)");
     raw.version = 2; // before history entries carried the sensor's count (deltas)
     CHECK_FALSE(decode(raw.encode(), error).has_value());
-    CHECK(error == "protocol version 2 (this node speaks 3)");
-    raw.version = 4;
+    CHECK(error == "protocol version 2 (this node speaks 4)");
+    raw.version = 3; // before the job's config bounded a worker's windows
     CHECK_FALSE(decode(raw.encode(), error).has_value());
-    CHECK(error == "protocol version 4 (this node speaks 3)");
+    CHECK(error == "protocol version 3 (this node speaks 4)");
+    raw.version = 5;
+    CHECK_FALSE(decode(raw.encode(), error).has_value());
+    CHECK(error == "protocol version 5 (this node speaks 4)");
     raw.version = 0;
     CHECK_FALSE(decode(raw.encode(), error).has_value());
-    CHECK(error == "protocol version 0 (this node speaks 3)");
+    CHECK(error == "protocol version 0 (this node speaks 4)");
     raw.version = 0xffffffffffffffffu;
     CHECK_FALSE(decode(raw.encode(), error).has_value());
     CHECK(error.find("18446744073709551615") != std::string::npos);
@@ -229,28 +232,28 @@ TEST_CASE("a header with a wrongly typed field or trailing bytes is refused", "[
     CHECK_FALSE(decode(good + bytes({0x00}), error).has_value());
     CHECK(error == "malformed header");
     // A negative id: [.., 1, 14, -1, 0, 0, 0, ""].
-    CHECK_FALSE(decode(bytes({0x98, 0xa6, 'S', 'L', 'U', 'I', 'C', 'E', 0x03, 0x0e, 0xff, 0x00,
+    CHECK_FALSE(decode(bytes({0x98, 0xa6, 'S', 'L', 'U', 'I', 'C', 'E', 0x04, 0x0e, 0xff, 0x00,
                               0x00, 0x00, 0xa0}),
                        error)
                     .has_value());
     CHECK(error == "malformed header");
     // A float seq.
-    CHECK_FALSE(decode(bytes({0x98, 0xa6, 'S', 'L', 'U', 'I', 'C', 'E', 0x03, 0x0e, 0x00, 0xca,
+    CHECK_FALSE(decode(bytes({0x98, 0xa6, 'S', 'L', 'U', 'I', 'C', 'E', 0x04, 0x0e, 0x00, 0xca,
                               0x3f, 0x80, 0x00, 0x00, 0x00, 0x00, 0xa0}),
                        error)
                     .has_value());
     // A name that is a number.
-    CHECK_FALSE(decode(bytes({0x98, 0xa6, 'S', 'L', 'U', 'I', 'C', 'E', 0x03, 0x0e, 0x00, 0x00,
+    CHECK_FALSE(decode(bytes({0x98, 0xa6, 'S', 'L', 'U', 'I', 'C', 'E', 0x04, 0x0e, 0x00, 0x00,
                               0x00, 0x00, 0x00}),
                        error)
                     .has_value());
     // A name that is bin.
-    CHECK_FALSE(decode(bytes({0x98, 0xa6, 'S', 'L', 'U', 'I', 'C', 'E', 0x03, 0x0e, 0x00, 0x00,
+    CHECK_FALSE(decode(bytes({0x98, 0xa6, 'S', 'L', 'U', 'I', 'C', 'E', 0x04, 0x0e, 0x00, 0x00,
                               0x00, 0x00, 0xc4, 0x00}),
                        error)
                     .has_value());
     // The magic as bin rather than str.
-    CHECK_FALSE(decode(bytes({0x98, 0xc4, 0x06, 'S', 'L', 'U', 'I', 'C', 'E', 0x03, 0x0e, 0x00,
+    CHECK_FALSE(decode(bytes({0x98, 0xc4, 0x06, 'S', 'L', 'U', 'I', 'C', 'E', 0x04, 0x0e, 0x00,
                               0x00, 0x00, 0x00, 0xa0}),
                        error)
                     .has_value());

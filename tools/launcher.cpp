@@ -171,6 +171,8 @@ public:
                                          std::to_string(o.window),
                                          "--heavy",
                                          std::to_string(o.heavy),
+                                         "--worker-window-memory",
+                                         std::to_string(o.worker_window_memory),
                                          "--max-in-flight",
                                          std::to_string(o.max_in_flight),
                                          level,
@@ -390,6 +392,10 @@ void add_run_options(CLI::App& run, RunOptions& o) {
         ->check(CLI::Range(1u, core::k_max_window))
         ->group("Job");
     add_option(run, "--heavy", o.heavy, "iterations K of the heavy transform (0 = off)")
+        ->group("Job");
+    add_option(run, "--worker-window-memory", o.worker_window_memory,
+               "MiB of windows a worker keeps between tasks; past it, it drops them and is sent "
+               "whole histories (0 = no limit)")
         ->group("Job");
     add_option(run, "--output", o.output, "output file, or - for stdout")->group("Output");
     add_option(run, "--output-format", o.output_format,

@@ -4,6 +4,7 @@
 // running topology from its ventilator. `sluice keygen` makes a CURVE key pair.
 #pragma once
 
+#include "core/job.hpp"
 #include "core/options.hpp"
 #include "ingest/sources.hpp"
 
@@ -23,6 +24,7 @@ struct RunOptions {
     std::string calibration;
     std::uint32_t window = 50;
     std::uint32_t heavy = 0;
+    std::uint32_t worker_window_memory = core::k_default_worker_window_mib; // MiB, 0 = no limit
     std::uint32_t workers = 0; // 0 = the number of cores
     std::uint32_t batch_size = 1000;
     std::uint32_t credits = 2;

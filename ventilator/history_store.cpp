@@ -38,6 +38,15 @@ void HistoryStore::accept(std::span<const core::ReadingView> readings, std::vect
 
 void HistoryStore::encode(std::span<const Entry> entries, core::HistoryEncoder& encoder,
                           Peer* peer) const {
+    if (peer != nullptr && m_kept_windows != 0 &&
+        peer->m_at.size() + entries.size() > m_kept_windows) {
+        std::size_t added = 0;
+        for (const Entry& e : entries) added += !peer->m_at.contains(e.sensor);
+        if (peer->m_at.size() + added > m_kept_windows) {
+            peer->forget();
+            ++peer->m_drops;
+        }
+    }
     for (const Entry& e : entries) {
         const Sensor& s = *e.sensor;
         std::uint64_t first = e.end - std::min<std::uint64_t>(e.end, m_keep);

@@ -41,14 +41,19 @@ public:
     public:
         void forget() noexcept { m_at.clear(); }
         [[nodiscard]] std::size_t sensors() const noexcept { return m_at.size(); }
+        // Tasks before which the worker drops every window to keep to `kept_windows`.
+        [[nodiscard]] std::uint64_t drops() const noexcept { return m_drops; }
 
     private:
         friend class HistoryStore;
         std::unordered_map<const Sensor*, std::uint64_t> m_at;
+        std::uint64_t m_drops = 0;
     };
 
-    // `keep` is W-1: the most values a history holds.
-    explicit HistoryStore(std::size_t keep) : m_keep(keep) {}
+    // `keep` is W-1: the most values a history holds. `kept_windows` is the job's limit on the
+    // sensors whose windows a worker keeps (core::JobConfig::kept_windows, 0 = none).
+    explicit HistoryStore(std::size_t keep, std::uint64_t kept_windows = 0)
+        : m_keep(keep), m_kept_windows(kept_windows) {}
 
     // Takes the next batch in the order: appends to `out` an entry for each distinct sensor of
     // `readings` (in order of first appearance), then adds their values. The batch holds its
@@ -58,7 +63,9 @@ public:
     // Adds the batch's history (one entry per sensor, as accept() gave them) to `encoder`: for
     // each sensor its last W-1 values before the batch, or, for a `peer` whose window of it
     // is assumed to be at a later count, only the values after that count. Then assumes that
-    // the peer computes the batch.
+    // the peer computes the batch. When the peer's windows plus the batch's sensors it lacks
+    // would exceed `kept_windows`, first assumes it drops them all, as core::WindowCache::apply
+    // does: the same rule on both sides, so every entry is then a whole history.
     void encode(std::span<const Entry> entries, core::HistoryEncoder& encoder,
                 Peer* peer = nullptr) const;
 
@@ -96,6 +103,7 @@ private:
     void trim(Sensor& s) noexcept;
 
     std::size_t m_keep;
+    std::uint64_t m_kept_windows;
     std::uint64_t m_accepted = 0;
     std::size_t m_values_held = 0;
     // Node-based: entries point at sensors, which never move.

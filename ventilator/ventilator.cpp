@@ -49,6 +49,10 @@ void add_options(CLI::App& app, Options& o) {
         ->group("Job");
     add_option(app, "--heavy", o.heavy, "iterations K of the heavy transform (0 = off)")
         ->group("Job");
+    add_option(app, "--worker-window-memory", o.worker_window_memory,
+               "MiB of windows a worker keeps between tasks; past it, it drops them and is sent "
+               "whole histories (0 = no limit)")
+        ->group("Job");
     add_option(app, "--max-in-flight", o.max_in_flight,
                "batches held between acceptance and the sink's commit (bounds every queue)")
         ->check(CLI::Range(1u, 1000000u))
@@ -137,6 +141,9 @@ struct Counters {
         core::metrics().counter("sluice_workers_lost_total", "workers presumed dead after silence");
     core::Counter& refused = core::metrics().counter(
         "sluice_tasks_refused_total", "tasks a worker refused: its windows were not as assumed");
+    core::Counter& window_drops = core::metrics().counter(
+        "sluice_window_drops_total",
+        "tasks before which a worker drops its windows to keep to --worker-window-memory");
 };
 
 struct Gauges {
@@ -201,6 +208,12 @@ void append_table(std::string& out, const std::vector<std::vector<std::string>>&
     }
 }
 
+// The job's limit on the windows a worker keeps, in sensors (0 = none).
+std::uint64_t kept_windows(const Options& o) {
+    return o.worker_window_memory == 0 ? 0
+                                       : core::kept_windows_for(o.worker_window_memory, o.window);
+}
+
 class Ventilator {
 public:
     explicit Ventilator(const Options& o)
@@ -210,9 +223,10 @@ public:
           m_workers_buffer(m_workers, core::k_ipc_send_buffer),
           m_sink(core::make_socket(zmq::socket_type::router, core::Role::binding, 1000, 1000)),
           m_job_id(std::random_device{}() | (std::uint64_t{std::random_device{}()} << 32) | 1),
-          m_history(o.window - 1) {
+          m_history(o.window - 1, kept_windows(o)) {
         m_config.window = o.window;
         m_config.heavy = o.heavy;
+        m_config.kept_windows = kept_windows(o);
         if (!o.calibration.empty()) m_config.calibration = core::load_calibration(o.calibration);
         const auto a = core::bind(m_ingest, o.bind_ingest, "--bind-ingest");
         const auto b = core::bind(m_workers, o.bind_workers, "--bind-workers");
@@ -220,6 +234,9 @@ public:
         core::log_info(
             "job ", m_job_id, ": ingest on ", a, ", workers on ", b, ", sink on ", c, "; window ",
             o.window, ", heavy ", o.heavy, ", ", m_config.calibration.size(), " calibrated sensors",
+            m_config.kept_windows != 0 ? ", workers keep the windows of up to " +
+                                             with_commas(m_config.kept_windows) + " sensors"
+                                       : "",
             o.expect_ingest ? ", expecting " + std::to_string(o.expect_ingest) + " ingest streams"
                             : ", endless job");
     }
@@ -357,7 +374,9 @@ private:
         auto out = std::make_unique<std::string>();
         out->reserve(m_history_bytes);
         core::HistoryEncoder history(*out);
+        const std::uint64_t drops = peer.drops();
         m_history.encode(b.sensors, history, &peer);
+        if (peer.drops() != drops) m_counters.window_drops.inc();
         history.finish();
         m_history_bytes = out->size();
         return core::message_from(std::move(out));
@@ -899,7 +918,8 @@ private:
                                        std::max(secs, 1e-9)),
             " readings/s over ", secs, " s; dispatches ", m_counters.dispatched.value(),
             ", retries ", m_counters.redispatched.value(), ", workers lost ",
-            m_counters.workers_lost.value(), ", rejected batches ",
+            m_counters.workers_lost.value(), ", tasks refused ", m_counters.refused.value(),
+            ", window drops ", m_counters.window_drops.value(), ", rejected batches ",
             m_counters.rejected_batches.value(), ", malformed messages ",
             m_counters.malformed.value(),
             core::curve_enabled()

@@ -4,6 +4,7 @@
 // hung or cut-off workers; holds every batch until the sink has written it; ends the job (SPEC §8).
 #pragma once
 
+#include "core/job.hpp"
 #include "core/options.hpp"
 
 #include <cstdint>
@@ -19,6 +20,8 @@ struct Options {
     std::string calibration;         // CSV sensorId,offset,scale; empty = defaults for every sensor
     std::uint32_t window = 50;
     std::uint32_t heavy = 0;
+    // MiB of windows a worker may keep between tasks (0 = no limit; core::kept_windows_for).
+    std::uint32_t worker_window_memory = core::k_default_worker_window_mib;
     std::uint32_t max_in_flight = 64; // batches held between acceptance and the sink's commit
     std::uint32_t max_credits = 16;   // cap on what one worker may ask for
     double heartbeat_interval = 0.5;  // seconds

@@ -238,6 +238,9 @@ private:
                            e.end - e.count, ", which this worker's window is not at");
             ++m_refused;
             m_refused_metric.inc();
+            // The ventilator now assumes nothing of our windows; holding none keeps both sides
+            // counting the same windows against the job's limit (WindowCache::apply).
+            m_windows.clear();
             say(MsgType::task_refused, h.seq);
             return Step::handled;
         }
@@ -339,7 +342,8 @@ private:
         const double secs = core::elapsed_seconds(m_started);
         core::log_info("summary: ", m_name, " computed ", m_batches_done, " batches, ",
                        m_records_done, " readings in ", secs, " s; tasks refused ", m_refused,
-                       ", malformed messages ", m_malformed);
+                       ", windows dropped ", m_windows.drops(), " times (keeping ",
+                       m_windows.sensors(), " sensors'), malformed messages ", m_malformed);
     }
 
     const Options& m_options;

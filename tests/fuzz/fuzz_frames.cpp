@@ -123,7 +123,7 @@ void check_config(std::string_view payload) {
     JobConfig config2;
     require(decode_config(again, config2, error));
     require(config2.window == config.window && config2.heavy == config.heavy &&
-            config2.format == config.format);
+            config2.format == config.format && config2.kept_windows == config.kept_windows);
     require(config2.calibration.size() == config.calibration.size());
     for (const auto& [id, cal] : config.calibration) {
         const auto it = config2.calibration.find(id);

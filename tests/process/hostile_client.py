@@ -22,7 +22,7 @@ import sys
 import zmq
 
 MAGIC = "SLUICE"
-VERSION = 3  # core/protocol.hpp, k_protocol_version
+VERSION = 4  # core/protocol.hpp, k_protocol_version
 
 
 # ---- a minimal msgpack encoder, so that malformed encodings can be built by hand ---------------
