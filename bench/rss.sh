@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Memory over a long job: runs `sluice run` on the generator for RECORDS readings (default
 # 100,000,000) with the output to /dev/null and samples every process's resident set size
-# (VmRSS, from /proc) every PERIOD seconds (default 5). Prints one line per sample and, per
-# process, the RSS after the first minute's warm-up, the largest, and the last sample, so a flat
-# line is visible at a glance.
+# (VmRSS, from /proc) every PERIOD seconds (default 5). Prints, per process, the RSS after a
+# warm-up (the first minute, or the first fifth of a shorter job), the largest, and the last
+# sample, so a flat line is visible at a glance.
 #
 #   bench/rss.sh [RECORDS] [PERIOD]
 set -euo pipefail
@@ -27,10 +27,12 @@ while kill -0 "$launcher" 2>/dev/null; do
     sleep "$period" # a sampling period, not a synchronisation
 done
 wait "$launcher"
-echo "job of $n readings took $((SECONDS - start)) s; RSS in MiB per process:"
-awk '{ key = $3 "[" $2 "]"
-       if (!(key in first) && $1 >= 60) first[key] = $4
+took=$((SECONDS - start))
+warm=$((took / 5 < 60 ? took / 5 : 60))
+echo "job of $n readings took $took s; RSS in MiB per process:"
+awk -v warm="$warm" '{ key = $3 "[" $2 "]"
+       if (!(key in first) && $1 >= warm) first[key] = $4
        if ($4 > max[key]) max[key] = $4
        last[key] = $4 }
-     END { for (k in max) printf "  %-28s after 60 s %7.1f   max %7.1f   last %7.1f\n",
-           k, first[k] / 1024, max[k] / 1024, last[k] / 1024 }' "$log" | sort
+     END { for (k in max) printf "  %-28s after %2d s %7.1f   max %7.1f   last %7.1f\n",
+           k, warm, first[k] / 1024, max[k] / 1024, last[k] / 1024 }' "$log" | sort
