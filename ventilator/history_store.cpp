@@ -8,14 +8,11 @@ namespace sluice::ventilator {
 void HistoryStore::accept(std::span<const core::ReadingView> readings, std::vector<Entry>& out) {
     const std::uint64_t stamp = ++m_accepted;
     if (m_keep == 0) return; // a window of one value needs no history
+    Sensor* last = nullptr;
     for (const auto& r : readings) {
-        auto it = m_sensors.find(r.sensor_id);
-        if (it == m_sensors.end()) {
-            auto sensor = std::make_unique<Sensor>(r.sensor_id);
-            const std::string_view key = sensor->id();
-            it = m_sensors.emplace(key, std::move(sensor)).first;
-        }
-        Sensor& s = *it->second;
+        // Consecutive readings often share a sensor; skip the lookup then.
+        if (last == nullptr || last->id() != r.sensor_id) last = &find_or_add(r.sensor_id);
+        Sensor& s = *last;
         if (s.m_stamp != stamp) {
             s.m_stamp = stamp;
             s.m_entry = out.size();
@@ -34,6 +31,36 @@ void HistoryStore::accept(std::span<const core::ReadingView> readings, std::vect
         ++s.m_end;
         ++m_values_held;
     }
+}
+
+HistoryStore::Sensor& HistoryStore::find_or_add(std::string_view id) {
+    if (m_index.empty()) m_index.resize(64);
+    const std::size_t hash = std::hash<std::string_view>{}(id);
+    std::size_t mask = m_index.size() - 1;
+    std::size_t i = hash & mask;
+    for (; m_index[i].sensor != nullptr; i = (i + 1) & mask) {
+        if (m_index[i].hash == hash && m_index[i].sensor->id() == id) return *m_index[i].sensor;
+    }
+    Sensor& s = *m_sensors.emplace_back(std::make_unique<Sensor>(id));
+    if (2 * m_sensors.size() > m_index.size()) {
+        grow_index(); // places every sensor, this one included
+    } else {
+        m_index[i] = Slot{hash, &s};
+    }
+    return s;
+}
+
+// Doubles the index and places every sensor again.
+void HistoryStore::grow_index() {
+    std::vector<Slot> index(2 * m_index.size());
+    const std::size_t mask = index.size() - 1;
+    for (const auto& sensor : m_sensors) {
+        const std::size_t hash = std::hash<std::string_view>{}(sensor->id());
+        std::size_t i = hash & mask;
+        while (index[i].sensor != nullptr) i = (i + 1) & mask;
+        index[i] = Slot{hash, sensor.get()};
+    }
+    m_index = std::move(index);
 }
 
 void HistoryStore::encode(std::span<const Entry> entries, core::HistoryEncoder& encoder,

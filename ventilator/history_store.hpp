@@ -100,14 +100,24 @@ public:
     };
 
 private:
+    Sensor& find_or_add(std::string_view id);
+    void grow_index();
     void trim(Sensor& s) noexcept;
 
     std::size_t m_keep;
     std::uint64_t m_kept_windows;
     std::uint64_t m_accepted = 0;
     std::size_t m_values_held = 0;
-    // Node-based: entries point at sensors, which never move.
-    std::unordered_map<std::string_view, std::unique_ptr<Sensor>> m_sensors;
+    // Entries point at sensors, which never move.
+    std::vector<std::unique_ptr<Sensor>> m_sensors;
+    // Sensors by id: open addressing, at most half full. Each slot keeps the id's hash, so a
+    // probe touches no sensor but the one it finds: with 10,000 sensors, a node-based
+    // std::unordered_map lookup per reading (a bucket, a node, the key) was 8 % of the job's CPU.
+    struct Slot {
+        std::size_t hash = 0;
+        Sensor* sensor = nullptr;
+    };
+    std::vector<Slot> m_index;
 };
 
 } // namespace sluice::ventilator
