@@ -1,5 +1,7 @@
 #include "core/features.hpp"
 
+#include "core/id_index.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -272,23 +274,20 @@ struct WindowCache::Table {
     void clear(std::size_t capacity) noexcept {
         m_capacity = capacity;
         m_used = 0;
-        std::fill(m_index.begin(), m_index.end(), 0u);
-        if (m_index.empty()) m_index.assign(16, 0);
+        m_index.clear();
     }
 
-    Sensor* find(std::string_view id) noexcept {
-        const std::size_t mask = m_index.size() - 1;
-        for (std::size_t i = home(id, mask);; i = (i + 1) & mask) {
-            if (m_index[i] == 0) return nullptr;
-            Sensor& s = m_sensors[m_index[i] - 1];
-            if (s.id == id) return &s;
-        }
+    Sensor* find(std::string_view id, std::size_t hash) noexcept {
+        const std::uint32_t at = m_index.find(
+            id, hash, [this](std::uint32_t k) -> std::string_view { return m_sensors[k].id; });
+        return at == IdIndex::npos ? nullptr : &m_sensors[at];
     }
+    Sensor* find(std::string_view id) noexcept { return find(id, IdIndex::hash(id)); }
 
-    // A new sensor, with an empty window.
-    Sensor& add(const JobConfig& config, std::string_view id) {
+    // A new sensor (of id hash `hash`), with an empty window.
+    Sensor& add(const JobConfig& config, std::string_view id, std::size_t hash) {
         if (m_used == m_sensors.size()) m_sensors.emplace_back();
-        Sensor& s = m_sensors[m_used++];
+        Sensor& s = m_sensors[m_used];
         s.id.assign(id);
         s.calibration = config.calibration_for(id);
         if (s.window.capacity() != m_capacity) s.window = SensorWindow(m_capacity);
@@ -296,52 +295,29 @@ struct WindowCache::Table {
         s.count = 0;
         s.known = false;
         s.stamp = 0;
-        if (2 * m_used > m_index.size()) {
-            grow();
-        } else {
-            const std::size_t mask = m_index.size() - 1;
-            std::size_t i = home(id, mask);
-            while (m_index[i] != 0) i = (i + 1) & mask;
-            m_index[i] = static_cast<std::uint32_t>(m_used);
-        }
+        m_index.insert(hash, static_cast<std::uint32_t>(m_used++));
         return s;
     }
 
     Sensor& find_or_add(const JobConfig& config, std::string_view id) {
-        Sensor* s = find(id);
-        return s != nullptr ? *s : add(config, id);
+        const std::size_t hash = IdIndex::hash(id);
+        Sensor* s = find(id, hash);
+        return s != nullptr ? *s : add(config, id, hash);
     }
 
     // The job's window: a change of job (or of W) starts over.
     void prepare(const JobConfig& config) noexcept {
         const std::size_t window = std::max<std::uint32_t>(config.window, 1);
-        if (window != m_capacity || m_index.empty()) clear(window);
+        if (window != m_capacity) clear(window);
         ++m_stamp;
-    }
-
-    static std::size_t home(std::string_view id, std::size_t mask) noexcept {
-        const std::size_t hash = std::hash<std::string_view>{}(id);
-        return hash & mask;
-    }
-
-    // Doubles the index when it is half full.
-    void grow() {
-        std::vector<std::uint32_t> index(2 * m_index.size(), 0);
-        const std::size_t mask = index.size() - 1;
-        for (std::size_t k = 0; k < m_used; ++k) {
-            std::size_t i = home(m_sensors[k].id, mask);
-            while (index[i] != 0) i = (i + 1) & mask;
-            index[i] = static_cast<std::uint32_t>(k + 1);
-        }
-        m_index = std::move(index);
     }
 
     std::size_t m_capacity = 0;
     std::size_t m_used = 0;
     std::uint64_t m_stamp = 0;
-    std::uint64_t m_drops = 0;          // times every window was dropped to keep to kept_windows
-    std::vector<Sensor> m_sensors;      // [0, m_used) are kept
-    std::vector<std::uint32_t> m_index; // open addressing: sensor number + 1, 0 = free
+    std::uint64_t m_drops = 0;     // times every window was dropped to keep to kept_windows
+    std::vector<Sensor> m_sensors; // [0, m_used) are kept
+    IdIndex m_index;               // positions in m_sensors
 };
 
 WindowCache::WindowCache() : m_table(std::make_unique<Table>()) {}
@@ -374,9 +350,10 @@ bool WindowCache::apply(const JobConfig& config, const History& history, std::si
     for (std::size_t k = 0; k < history.entries.size(); ++k) {
         const History::Entry& e = history.entries[k];
         const auto values = std::span(history.values).subspan(e.first, e.count);
-        Table::Sensor* s = t.find(e.sensor_id);
+        const std::size_t hash = IdIndex::hash(e.sensor_id);
+        Table::Sensor* s = t.find(e.sensor_id, hash);
         if (e.count == std::min(keep, e.end)) { // the whole history: true whatever we held
-            if (s == nullptr) s = &t.add(config, e.sensor_id);
+            if (s == nullptr) s = &t.add(config, e.sensor_id, hash);
             s->window.assign(values);
         } else if (s != nullptr && s->known && e.count <= e.end && s->count == e.end - e.count) {
             for (const double v : values) s->window.push(v);
@@ -448,9 +425,10 @@ void compute_features(const JobConfig& config, std::span<const ReadingView> read
     for (const auto& e : history.entries) {
         const std::size_t skip = e.count >= t.m_capacity ? e.count - (t.m_capacity - 1) : 0;
         const auto values = std::span(history.values).subspan(e.first + skip, e.count - skip);
-        WindowCache::Table::Sensor* s = t.find(e.sensor_id);
+        const std::size_t hash = IdIndex::hash(e.sensor_id);
+        WindowCache::Table::Sensor* s = t.find(e.sensor_id, hash);
         if (s == nullptr) {
-            s = &t.add(config, e.sensor_id);
+            s = &t.add(config, e.sensor_id, hash);
             s->window.assign(values);
         } else {
             for (const double v : values) s->window.push(v);

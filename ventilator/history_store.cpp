@@ -34,33 +34,12 @@ void HistoryStore::accept(std::span<const core::ReadingView> readings, std::vect
 }
 
 HistoryStore::Sensor& HistoryStore::find_or_add(std::string_view id) {
-    if (m_index.empty()) m_index.resize(64);
-    const std::size_t hash = std::hash<std::string_view>{}(id);
-    std::size_t mask = m_index.size() - 1;
-    std::size_t i = hash & mask;
-    for (; m_index[i].sensor != nullptr; i = (i + 1) & mask) {
-        if (m_index[i].hash == hash && m_index[i].sensor->id() == id) return *m_index[i].sensor;
-    }
-    Sensor& s = *m_sensors.emplace_back(std::make_unique<Sensor>(id));
-    if (2 * m_sensors.size() > m_index.size()) {
-        grow_index(); // places every sensor, this one included
-    } else {
-        m_index[i] = Slot{hash, &s};
-    }
-    return s;
-}
-
-// Doubles the index and places every sensor again.
-void HistoryStore::grow_index() {
-    std::vector<Slot> index(2 * m_index.size());
-    const std::size_t mask = index.size() - 1;
-    for (const auto& sensor : m_sensors) {
-        const std::size_t hash = std::hash<std::string_view>{}(sensor->id());
-        std::size_t i = hash & mask;
-        while (index[i].sensor != nullptr) i = (i + 1) & mask;
-        index[i] = Slot{hash, sensor.get()};
-    }
-    m_index = std::move(index);
+    const std::size_t hash = core::IdIndex::hash(id);
+    const std::uint32_t at =
+        m_index.find(id, hash, [this](std::uint32_t k) { return m_sensors[k]->id(); });
+    if (at != core::IdIndex::npos) return *m_sensors[at];
+    m_index.insert(hash, static_cast<std::uint32_t>(m_sensors.size()));
+    return *m_sensors.emplace_back(std::make_unique<Sensor>(id));
 }
 
 void HistoryStore::encode(std::span<const Entry> entries, core::HistoryEncoder& encoder,

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "core/codec.hpp"
+#include "core/id_index.hpp"
 #include "core/record.hpp"
 
 #include <cstdint>
@@ -101,7 +102,6 @@ public:
 
 private:
     Sensor& find_or_add(std::string_view id);
-    void grow_index();
     void trim(Sensor& s) noexcept;
 
     std::size_t m_keep;
@@ -110,14 +110,7 @@ private:
     std::size_t m_values_held = 0;
     // Entries point at sensors, which never move.
     std::vector<std::unique_ptr<Sensor>> m_sensors;
-    // Sensors by id: open addressing, at most half full. Each slot keeps the id's hash, so a
-    // probe touches no sensor but the one it finds: with 10,000 sensors, a node-based
-    // std::unordered_map lookup per reading (a bucket, a node, the key) was 8 % of the job's CPU.
-    struct Slot {
-        std::size_t hash = 0;
-        Sensor* sensor = nullptr;
-    };
-    std::vector<Slot> m_index;
+    core::IdIndex m_index; // positions in m_sensors
 };
 
 } // namespace sluice::ventilator
