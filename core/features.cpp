@@ -275,6 +275,7 @@ struct WindowCache::Table {
         m_capacity = capacity;
         m_used = 0;
         m_index.clear();
+        m_named.clear();
     }
 
     Sensor* find(std::string_view id, std::size_t hash) noexcept {
@@ -318,6 +319,9 @@ struct WindowCache::Table {
     std::uint64_t m_drops = 0;     // times every window was dropped to keep to kept_windows
     std::vector<Sensor> m_sensors; // [0, m_used) are kept
     IdIndex m_index;               // positions in m_sensors
+    // The positions of the sensors the last apply() named, in the order of its entries: the order
+    // in which they first appear in the batch, so compute() finds most of them without a lookup.
+    std::vector<std::uint32_t> m_named;
 };
 
 WindowCache::WindowCache() : m_table(std::make_unique<Table>()) {}
@@ -347,6 +351,7 @@ bool WindowCache::apply(const JobConfig& config, const History& history, std::si
         }
     }
     const std::uint64_t keep = t.m_capacity - 1;
+    t.m_named.clear();
     for (std::size_t k = 0; k < history.entries.size(); ++k) {
         const History::Entry& e = history.entries[k];
         const auto values = std::span(history.values).subspan(e.first, e.count);
@@ -364,6 +369,7 @@ bool WindowCache::apply(const JobConfig& config, const History& history, std::si
         s->count = e.end;
         s->known = true;
         s->stamp = t.m_stamp;
+        t.m_named.push_back(static_cast<std::uint32_t>(s - t.m_sensors.data()));
     }
     return true;
 }
@@ -373,11 +379,21 @@ void WindowCache::compute(const JobConfig& config, std::span<const ReadingView> 
     Table& t = *m_table;
     out.resize(readings.size());
     Table::Sensor* last = nullptr;
+    std::size_t next_named = 0;
     for (std::size_t i = 0; i < readings.size(); ++i) {
         const ReadingView& r = readings[i];
-        // Consecutive readings often share a sensor; skip the lookup then.
+        // Consecutive readings often share a sensor; skip the lookup then, and when the reading
+        // is the first of the next sensor apply() named (entries come in order of appearance).
         if (last == nullptr || r.sensor_id != last->id) {
-            last = &t.find_or_add(config, r.sensor_id);
+            last = nullptr;
+            if (next_named < t.m_named.size()) {
+                Table::Sensor& named = t.m_sensors[t.m_named[next_named]];
+                if (named.id == r.sensor_id) {
+                    last = &named;
+                    ++next_named;
+                }
+            }
+            if (last == nullptr) last = &t.find_or_add(config, r.sensor_id);
             if (last->stamp != t.m_stamp) {
                 // Not named by this batch's history: nothing before the batch is known of it.
                 last->window.assign({});
