@@ -2,9 +2,9 @@
 // the ventilator's history store and the worker's windows. Open addressing with linear probing,
 // at most half full; each 8-byte slot keeps the low 32 bits of its id's hash (which hold every
 // bit the probe's start uses), so a probe reads no id but the one it finds, and growing needs no
-// id at all. With 10,000 sensors a node-based std::unordered_map cost three
-// cache misses per lookup (a bucket, a node, the key): 8 % of the ventilator's job
-// (docs/BENCHMARKS.md, "Many sensors").
+// id at all. With 10,000 sensors a node-based std::unordered_map cost three cache misses per
+// lookup (a bucket, a node, the key): 8 % of the ventilator's job (docs/BENCHMARKS.md, "Many
+// sensors").
 #pragma once
 
 #include <cstddef>

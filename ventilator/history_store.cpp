@@ -38,8 +38,9 @@ HistoryStore::Sensor& HistoryStore::find_or_add(std::string_view id) {
     const std::uint32_t at =
         m_index.find(id, hash, [this](std::uint32_t k) { return m_sensors[k]->id(); });
     if (at != core::IdIndex::npos) return *m_sensors[at];
-    m_index.insert(hash, static_cast<std::uint32_t>(m_sensors.size()));
-    return *m_sensors.emplace_back(std::make_unique<Sensor>(id));
+    Sensor& s = *m_sensors.emplace_back(std::make_unique<Sensor>(id));
+    m_index.insert(hash, static_cast<std::uint32_t>(m_sensors.size() - 1));
+    return s;
 }
 
 void HistoryStore::encode(std::span<const Entry> entries, core::HistoryEncoder& encoder,
