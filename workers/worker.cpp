@@ -342,8 +342,8 @@ private:
         const double secs = core::elapsed_seconds(m_started);
         core::log_info("summary: ", m_name, " computed ", m_batches_done, " batches, ",
                        m_records_done, " readings in ", secs, " s; tasks refused ", m_refused,
-                       ", windows dropped ", m_windows.drops(), " times (keeping ",
-                       m_windows.sensors(), " sensors'), malformed messages ", m_malformed);
+                       ", windows dropped ", m_windows.drops(), " times (holding ",
+                       m_windows.sensors(), " at the end), malformed messages ", m_malformed);
     }
 
     const Options& m_options;
@@ -372,8 +372,9 @@ private:
     core::Frames m_frames;
     std::vector<core::ReadingView> m_views;
     core::History m_history;
-    // The windows of every sensor this worker has computed in the job, so that tasks need carry
-    // only the values it has not seen (docs/PROTOCOL.md, "History").
+    // The windows of the sensors this worker has computed in the job, at most the job's
+    // kept_windows of them, so that tasks need carry only the values it has not seen
+    // (docs/PROTOCOL.md, "History" and "Bounded windows").
     core::WindowCache m_windows;
     std::vector<core::Features> m_features;
     std::size_t m_record_bytes = 256; // the widest formatted record so far

@@ -39,7 +39,7 @@ drops=${BASH_REMATCH[1]}
 worker_drops=0
 for i in 1 2; do
     line=$(grep 'summary: ' "$T/worker$i.err")
-    [[ $line =~ tasks\ refused\ 0,\ windows\ dropped\ ([0-9]+)\ times\ \(keeping\ ([0-9]+)\  ]] ||
+    [[ $line =~ tasks\ refused\ 0,\ windows\ dropped\ ([0-9]+)\ times\ \(holding\ ([0-9]+)\ at\ the\ end\) ]] ||
         fail "worker $i summary: $line"
     ((BASH_REMATCH[2] <= 312 + 100)) || fail "worker $i kept ${BASH_REMATCH[2]} windows: $line"
     worker_drops=$((worker_drops + BASH_REMATCH[1]))
