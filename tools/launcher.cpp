@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <httplib.h>
@@ -23,6 +24,7 @@
 #include <stdexcept>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -40,7 +42,7 @@ namespace fs = std::filesystem;
 struct Child {
     std::string role;
     pid_t pid = -1;
-    bool stopped = false; // sent SIGTERM by the launcher once the job was over
+    bool stopped = false; // sent SIGTERM or SIGKILL by the launcher
 };
 
 pid_t spawn(const std::string& exe, const std::vector<std::string>& args) {
@@ -233,9 +235,10 @@ private:
         return pid;
     }
 
-    // Waits for the job: success is the sink's exit 0 (the whole output is written). A failure of
-    // the ventilator, sink or ingest ends the run; a worker's failure does not (the others take
-    // over its work).
+    // Waits for the job: success is the sink's exit 0 (the whole output is written) with no
+    // failure of the ventilator or ingest before it. A failure of one of those three ends the run
+    // and stays its result, even when the sink then exits 0 (it wrote what the job held, which is
+    // not the whole input); a worker's failure does not (the others take over its work).
     int supervise() {
         int result = -1;
         bool stopping = false;
@@ -261,13 +264,15 @@ private:
                 const auto it = m_children.find(pid);
                 if (it == m_children.end()) continue;
                 const std::string role = it->second.role;
+                const bool stopped = it->second.stopped;
                 // A worker stopped after the job may not have set up its signal handling yet.
                 const bool stopped_by_us =
-                    it->second.stopped && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM;
+                    stopped && WIFSIGNALED(status) &&
+                    (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL);
                 m_children.erase(it);
                 const bool ok = (WIFEXITED(status) && WEXITSTATUS(status) == 0) || stopped_by_us;
                 if (role == "sink") {
-                    result = ok ? 0 : 1;
+                    if (result < 0 || !ok) result = ok ? 0 : 1;
                     // Everything is written; the others finish on their own within a bound.
                     if (deadline == core::TimePoint::max())
                         deadline = core::now() + core::seconds(10.0);
@@ -282,11 +287,17 @@ private:
                         ::kill(p, SIGTERM);
                     }
                 }
-                if (!ok) {
+                if (!ok && stopped && result == 1) {
+                    // Stopped because the run had failed already: a consequence, not news.
+                    core::log_debug("sluice-", role, " (pid ", pid, ") ", describe_status(status));
+                } else if (!ok) {
                     core::log_error("sluice-", role, " (pid ", pid, ") ", describe_status(status));
                     if (role != "worker" && result != 0) {
                         result = 1;
-                        terminate_all();
+                        // A failed sink leaves nothing to finish (an output that cannot be opened
+                        // or written, a reader of stdout that went away); otherwise the sink
+                        // still writes, in order, what the others hold, and then all exit.
+                        kill_all(role == "sink" ? SIGKILL : SIGTERM);
                         deadline = std::min(deadline, core::now() + core::seconds(5.0));
                     }
                 }
@@ -339,8 +350,11 @@ private:
         }
     }
 
-    void terminate_all() {
-        for (const auto& [pid, c] : m_children) ::kill(pid, SIGTERM);
+    void kill_all(int signal) {
+        for (auto& [pid, c] : m_children) {
+            c.stopped = true;
+            ::kill(pid, signal);
+        }
     }
 
     const RunOptions& m_options;
@@ -362,10 +376,28 @@ std::string self_directory() {
     return ec ? std::string(".") : exe.parent_path().string();
 }
 
+// An input that cannot be read is a usage error found before any process starts, like a
+// missing --calibration file (the ingest would otherwise fail after the topology is up). The open
+// does not block on a FIFO and reads nothing.
+CLI::Validator readable_input() {
+    return CLI::Validator(
+        [](const std::string& path) -> std::string {
+            if (path == "-") return {};
+            const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fd < 0) return "cannot open '" + path + "': " + std::strerror(errno);
+            struct stat st {};
+            const bool dir = ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+            ::close(fd);
+            return dir ? "'" + path + "' is a directory" : std::string{};
+        },
+        "FILE|-");
+}
+
 void add_run_options(CLI::App& run, RunOptions& o) {
     using core::add_option;
     add_option(run, "--input", o.input,
                "CSV or JSON Lines file, or - for stdin (default: the generator)")
+        ->check(readable_input())
         ->group("Input");
     add_option(run, "--input-format", o.input_format, "csv or jsonl (default: from the extension)")
         ->check(CLI::IsMember({"csv", "jsonl"}))

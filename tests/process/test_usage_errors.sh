@@ -52,6 +52,17 @@ expect 2 "^sluice: .*--calibration" "sluice run --calibration <missing file>" \
     "$SLUICE_BIN/sluice" run --calibration "$T/no-such-calibration.csv" --count 10 --workers 1 \
     --output "$T/run-out.jsonl"
 
+# An input `sluice run` cannot read is found before any process starts (exit 2, naming the flag
+# and the file), as a missing --calibration file is; `-` is stdin and always accepted.
+expect 2 "^sluice: error: --input: cannot open '$T/no-such-input\.csv': No such file" \
+    "sluice run --input <missing file>" \
+    "$SLUICE_BIN/sluice" run --input "$T/no-such-input.csv" --workers 1 --output "$T/run-out.jsonl"
+mkdir -p "$T/a-directory"
+expect 2 "^sluice: error: --input: '$T/a-directory' is a directory" \
+    "sluice run --input <directory>" \
+    "$SLUICE_BIN/sluice" run --input "$T/a-directory" --workers 1 --output "$T/run-out.jsonl"
+[ ! -e "$T/run-out.jsonl" ] || fail "sluice run started a sink although its input was unreadable"
+
 # 3. Runtime failures: exit 1, `sluice-<role>: error: <what>`.
 expect 1 "^sluice-ingest: error: .*$T/no-such-input\.csv" "sluice-ingest --input <missing file>" \
     "$SLUICE_BIN/sluice-ingest" --ventilator "ipc://$T/i" --input "$T/no-such-input.csv"
