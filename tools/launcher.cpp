@@ -294,10 +294,23 @@ private:
                     core::log_error("sluice-", role, " (pid ", pid, ") ", describe_status(status));
                     if (role != "worker" && result != 0) {
                         result = 1;
-                        // A failed sink leaves nothing to finish (an output that cannot be opened
-                        // or written, a reader of stdout that went away); otherwise the sink
-                        // still writes, in order, what the others hold, and then all exit.
-                        kill_all(role == "sink" ? SIGKILL : SIGTERM);
+                        if (role == "sink") {
+                            // Nothing is left to finish: an output that cannot be opened or
+                            // written, a reader of stdout that went away.
+                            kill_all(SIGKILL);
+                        } else if (role == "ingest") {
+                            // The ventilator ends the job with what it holds, as on Ctrl-C: the
+                            // sink writes it in order and exits, then the workers are stopped.
+                            // (A sink stopped now would leave the ventilator waiting for it.)
+                            kill_all(SIGTERM, "ventilator");
+                        } else {
+                            // No ventilator: nothing ends the job or takes the ingest's input.
+                            // The ingest, which could only wait, is killed; the sink writes what
+                            // is in order and exits, and the workers leave.
+                            kill_all(SIGKILL, "ingest");
+                            kill_all(SIGTERM, "sink");
+                            kill_all(SIGTERM, "worker");
+                        }
                         deadline = std::min(deadline, core::now() + core::seconds(5.0));
                     }
                 }
@@ -350,8 +363,10 @@ private:
         }
     }
 
-    void kill_all(int signal) {
+    // Signals every child, or every child of one role.
+    void kill_all(int signal, std::string_view role = {}) {
         for (auto& [pid, c] : m_children) {
+            if (!role.empty() && c.role != role) continue;
             c.stopped = true;
             ::kill(pid, signal);
         }
