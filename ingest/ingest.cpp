@@ -136,8 +136,11 @@ public:
         bool waiting_on_fd = false;
         while (true) {
             TimePoint t = core::now();
-            if (!m_source_done && core::stop_requested()) {
-                core::log_info("stopping: no more input; delivering what is held");
+            // Also once the input has ended: a stream still waiting for the ventilator's
+            // acknowledgements (a ventilator that went away) must still stop within the bound.
+            if (drain_deadline == TimePoint::max() && core::stop_requested()) {
+                core::log_info(m_source_done ? "stopping: delivering what is held"
+                                             : "stopping: no more input; delivering what is held");
                 m_source_done = true;
                 drain_deadline = t + core::seconds(m_options.drain_timeout);
             }
@@ -181,9 +184,13 @@ public:
             }
             if (m_end_acked) break;
             if (t > drain_deadline) {
-                throw std::runtime_error("the ventilator did not acknowledge " +
-                                         std::to_string(m_unacked.size()) +
-                                         " batches within --drain-timeout");
+                throw std::runtime_error(
+                    m_unacked.empty() && m_batch.empty()
+                        ? std::string("the ventilator did not acknowledge the end of the stream "
+                                      "within --drain-timeout")
+                        : "the ventilator did not acknowledge " +
+                              std::to_string(m_unacked.size() + (m_batch.empty() ? 0 : 1)) +
+                              " batches within --drain-timeout");
             }
             resend_if_stalled(t);
 
@@ -192,7 +199,8 @@ public:
             std::vector<zmq::pollitem_t> items = {
                 {m_vent.handle(), 0, static_cast<short>(ZMQ_POLLIN | (unsent ? ZMQ_POLLOUT : 0)),
                  0},
-                {nullptr, core::stop_fd(), static_cast<short>(m_source_done ? 0 : ZMQ_POLLIN), 0},
+                {nullptr, core::stop_fd(),
+                 static_cast<short>(drain_deadline == TimePoint::max() ? ZMQ_POLLIN : 0), 0},
             };
             const bool room = m_unacked.size() < m_options.max_unacked;
             if (waiting_on_fd && room && m_source->fd() >= 0)

@@ -18,6 +18,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -250,6 +251,7 @@ public:
         m_last_status = m_started;
         if (!m_options.node.metrics.empty()) publish_status_table(m_started);
         TimePoint drain_deadline{};
+        std::size_t unwritten = 0; // batches a drain gave up on
         while (true) {
             if (!m_draining && core::stop_requested()) {
                 m_draining = true;
@@ -293,7 +295,7 @@ public:
             if (m_draining && m_batches.empty() && !m_sink_known)
                 break; // nothing held, nobody to tell
             if (m_draining && t > drain_deadline) {
-                core::log_warn("drain timeout: ", m_batches.size(), " batches were not written");
+                unwritten = m_batches.size();
                 break;
             }
         }
@@ -303,6 +305,12 @@ public:
         m_sink.set(zmq::sockopt::linger, 1000);
         m_ingest.set(zmq::sockopt::linger, 1000);
         log_summary();
+        // Like an ingest that cannot deliver its batches on a stop: readings were lost, so the
+        // stop did not finish what it held.
+        if (unwritten > 0) {
+            throw std::runtime_error("--drain-timeout passed with " + std::to_string(unwritten) +
+                                     " batches not written (no sink, or no worker, took them)");
+        }
         return 0;
     }
 
