@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/process_id.hpp"
 
 #include <cctype>
 #include <chrono>
@@ -104,6 +105,7 @@ int run_node(CLI::App& app, int argc, char** argv, const NodeOptions* node,
              const std::function<int()>& body) {
     set_log_program(app.get_name());
     keep_freed_memory();
+    cache_process_id();
     install_stop_signal();
     try {
         app.parse(argc, argv);
