@@ -14,7 +14,7 @@ namespace sluice::workers {
 struct Options {
     std::string ventilator = "tcp://localhost:5558";
     std::string sink = "tcp://localhost:5559";
-    std::uint32_t credits = 2;       // batches held at once (one computing, the rest queued)
+    std::uint32_t credits = 4;       // batches held at once (one computing, the rest queued)
     bool serve = false;              // stay for the next job instead of exiting at job end
     double heartbeat_interval = 0.5; // seconds
     double ventilator_timeout = 5.0; // silence after which the worker introduces itself again

@@ -45,7 +45,7 @@ on h2 worker-A "$BIN/sluice-worker" --ventilator tcp://h1:5558 --sink tcp://h1:5
     --heartbeat-interval 0.2 --stats-interval 0 --throttle 0.2 --credits 4
 A=$LAST_PID
 on h3 worker-B "$BIN/sluice-worker" --ventilator tcp://h1:5558 --sink tcp://h1:5559 --name B \
-    --heartbeat-interval 0.2 --stats-interval 0
+    --heartbeat-interval 0.2 --stats-interval 0 --credits 2
 B=$LAST_PID
 wait_workers 2
 on h1 ingest "$BIN/sluice-ingest" --ventilator tcp://h1:5557 "${JOB[@]}" --rate 50000 --stats-interval 0

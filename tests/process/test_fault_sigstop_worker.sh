@@ -21,7 +21,7 @@ reference "$T/ref.jsonl" "${JOB[@]}" --workers 2
 
 start_vent --worker-timeout 1
 start_sink --output "$T/out.jsonl"
-start_worker a --stats-interval 0
+start_worker a --stats-interval 0 --credits 2
 A=$LAST_PID
 # b holds each result 0.3 s (--throttle) and has more credits than a (so dispatch prefers it):
 # when it is stopped it always holds unfinished work
