@@ -1,11 +1,11 @@
 #include "core/metrics.hpp"
 
+#include "core/http.hpp"
+
 #include <atomic>
 #include <charconv>
-#include <chrono>
-#include <httplib.h>
+#include <optional>
 #include <stdexcept>
-#include <thread>
 #include <variant>
 
 namespace sluice::core {
@@ -209,9 +209,7 @@ std::string published_status() {
 }
 
 struct MetricsServer::Impl {
-    httplib::Server server;
-    std::thread thread;
-    std::atomic<bool> finished{false}; // listen_after_bind() has returned
+    std::optional<http::Server> server;
 };
 
 MetricsServer::MetricsServer(const std::string& host_port, std::string role)
@@ -227,44 +225,29 @@ MetricsServer::MetricsServer(const std::string& host_port, std::string role)
     if (port < 0) throw std::runtime_error("--metrics '" + host_port + "' is not HOST:PORT");
     std::string host = host_port.substr(0, colon);
     if (host.empty() || host == "*") host = "0.0.0.0";
-    m_impl->server.Get("/metrics", [role](const httplib::Request&, httplib::Response& res) {
-        res.set_content(metrics().render(role), "text/plain; version=0.0.4");
-    });
-    m_impl->server.Get("/status", [role](const httplib::Request&, httplib::Response& res) {
-        std::string text = published_status();
-        if (text.empty()) {
-            res.status = 404;
-            res.set_content("the " + role +
-                                " has no status table; ask the ventilator's --metrics address\n",
-                            "text/plain");
-            return;
-        }
-        res.set_content(std::move(text), "text/plain; charset=utf-8");
-    });
-    m_port = port == 0 ? m_impl->server.bind_to_any_port(host)
-                       : (m_impl->server.bind_to_port(host, port) ? port : -1);
-    if (m_port < 0) throw std::runtime_error("cannot serve --metrics on '" + host_port + "'");
-    m_impl->thread = std::thread([impl = m_impl.get()] {
-        impl->server.listen_after_bind();
-        impl->finished = true;
-    });
+    try {
+        m_impl->server.emplace(host, port, [role = std::move(role)](std::string_view path) {
+            if (path == "/metrics")
+                return http::Response{200, "text/plain; version=0.0.4", metrics().render(role)};
+            if (path == "/status") {
+                std::string text = published_status();
+                if (text.empty()) {
+                    return http::Response{404, "text/plain; charset=utf-8",
+                                          "the " + role +
+                                              " has no status table; ask the ventilator's "
+                                              "--metrics address\n"};
+                }
+                return http::Response{200, "text/plain; charset=utf-8", std::move(text)};
+            }
+            return http::Response{404, "text/plain; charset=utf-8",
+                                  "not found; the paths are /metrics and /status\n"};
+        });
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string("--metrics: ") + e.what());
+    }
+    m_port = m_impl->server->port();
 }
 
-MetricsServer::~MetricsServer() {
-    // cpp-httplib 0.11's stop() does nothing until listen_after_bind() has marked the server
-    // running, so a server destroyed just after it was made (a node whose job took milliseconds)
-    // would then listen for ever. Wait for it to run, then stop it once (a second stop() of a
-    // running server trips httplib's assertion). 0.11 has no way to wait for that state (its
-    // wait_until_ready() came later), hence the short polls; they happen only when a node ends
-    // within its server thread's start-up, never on a hot path.
-    while (!m_impl->finished) {
-        if (m_impl->server.is_running()) {
-            m_impl->server.stop();
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    m_impl->thread.join();
-}
+MetricsServer::~MetricsServer() = default;
 
 } // namespace sluice::core

@@ -1,6 +1,7 @@
 #include "tools/launcher.hpp"
 
 #include "core/clock.hpp"
+#include "core/http.hpp"
 #include "core/job.hpp"
 #include "core/log.hpp"
 #include "core/security.hpp"
@@ -14,7 +15,6 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <httplib.h>
 #include <iostream>
 #include <map>
 #include <netinet/in.h>
@@ -110,11 +110,8 @@ double sample(const std::string& body, std::string_view name) {
 
 double scrape(int port, std::string_view name) {
     if (port <= 0) return -1;
-    httplib::Client client("127.0.0.1", port);
-    client.set_connection_timeout(0, 200000);
-    client.set_read_timeout(0, 300000);
-    const auto res = client.Get("/metrics");
-    return res && res->status == 200 ? sample(res->body, name) : -1;
+    const auto res = core::http::get("127.0.0.1", port, "/metrics", std::chrono::milliseconds(300));
+    return res.error.empty() && res.status == 200 ? sample(res.body, name) : -1;
 }
 
 std::string with_commas(std::uint64_t n) {
@@ -534,23 +531,18 @@ int status(const StatusOptions& o) {
         throw core::UsageError("ENDPOINT '" + o.endpoint +
                                "' is not HOST:PORT (the ventilator's --metrics address)");
     }
-    httplib::Client client(endpoint.substr(0, colon), port);
-    client.set_connection_timeout(2, 0);
-    client.set_read_timeout(2, 0);
+    const std::string host = endpoint.substr(0, colon);
     const bool tty = !o.once && ::isatty(STDOUT_FILENO) == 1;
     while (true) {
-        const auto res = client.Get("/status");
-        if (!res) {
-            const auto error = res.error();
-            throw std::runtime_error(
-                "no answer from " + endpoint + "/status: " +
-                (error == httplib::Error::Connection ? std::string("cannot connect")
-                                                     : httplib::to_string(error)) +
-                " (is the ventilator running with --metrics " + endpoint + "?)");
+        const auto res = core::http::get(host, port, "/status", std::chrono::seconds(2));
+        if (!res.error.empty()) {
+            throw std::runtime_error("no answer from " + endpoint + "/status: " + res.error +
+                                     " (is the ventilator running with --metrics " + endpoint +
+                                     "?)");
         }
-        if (res->status != 200) {
-            throw std::runtime_error(endpoint + "/status answered " + std::to_string(res->status) +
-                                     (res->body.empty() ? "" : ": " + res->body));
+        if (res.status != 200) {
+            throw std::runtime_error(endpoint + "/status answered " + std::to_string(res.status) +
+                                     (res.body.empty() ? "" : ": " + res.body));
         }
         if (tty) {
             // Home, clear, then the table: one redraw per interval.
@@ -558,7 +550,7 @@ int status(const StatusOptions& o) {
                       << "sluice status " << endpoint << "  (every " << o.interval
                       << " s; Ctrl-C quits)\n\n";
         }
-        std::cout << res->body << (tty || o.once ? "" : "\n") << std::flush;
+        std::cout << res.body << (tty || o.once ? "" : "\n") << std::flush;
         if (o.once) return 0;
         std::this_thread::sleep_for(std::chrono::duration<double>(o.interval)); // a signal ends it
     }

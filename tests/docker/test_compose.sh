@@ -145,7 +145,7 @@ if [[ ${SLUICE_DOCKER_FULL:-0} == 1 ]]; then
     # The users' compose/Dockerfile, unchanged: its base (debian:bookworm-slim, never pulled: a
     # local image of that name is used) already holds every package it installs, so its
     # `apt-get update` fails harmlessly (exit 0) and `apt-get install` finds them installed.
-    full="build-essential,cmake,pkg-config,libzmq3-dev,cppzmq-dev,libmsgpack-cxx-dev,libcli11-dev,libcpp-httplib-dev,catch2,$pkgs"
+    full="build-essential,cmake,pkg-config,libzmq3-dev,cppzmq-dev,libmsgpack-cxx-dev,libcli11-dev,libdragonbox-dev,catch2,$pkgs"
     step "base image debian:bookworm-slim (debootstrap minbase + the Dockerfile's packages)"
     base_image debian:bookworm-slim "$full"
     step "image $IMAGE from compose/Dockerfile (the sources without build directories as context)"
