@@ -2,7 +2,7 @@
 # Installs what building and testing Sluice needs, from Debian's packages, skipping what is there.
 set -euo pipefail
 packages=(build-essential cmake pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libcli11-dev
-          libdragonbox-dev catch2 libbenchmark-dev clang clang-format python3 python3-zmq iproute2 iptables nftables procps curl)
+          libdragonbox-dev catch2 libbenchmark-dev clang clang-format python3 python3-zmq python3-msgpack iproute2 iptables nftables procps curl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
