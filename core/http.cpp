@@ -230,6 +230,7 @@ struct Server::Impl {
     Fd wake; // an eventfd: readable once the server is to stop
     int port = 0;
     Handler handler;
+    Refusal on_refused;
     std::chrono::milliseconds deadline{};
     std::thread thread;
 
@@ -241,8 +242,10 @@ struct Server::Impl {
 
 Response Server::Impl::answer(std::string_view head) const {
     const auto parsed = parse_request(head);
-    if (const auto* error = std::get_if<RequestError>(&parsed))
+    if (const auto* error = std::get_if<RequestError>(&parsed)) {
+        if (on_refused) on_refused(error->status);
         return Response{error->status, "text/plain; charset=utf-8", error->reason + "\n"};
+    }
     try {
         return handler(std::get<Request>(parsed).path);
     } catch (const std::exception& e) {
@@ -276,6 +279,7 @@ bool Server::Impl::advance(Connection& c, short revents, const Impl& self) {
             const std::size_t end = head_end(c.in);
             if (end == std::string::npos && c.in.size() < k_max_head) continue;
             const std::string_view head = std::string_view(c.in).substr(0, end);
+            if (end == std::string::npos && self.on_refused) self.on_refused(431);
             const Response r = end == std::string::npos
                                    ? Response{431, "text/plain; charset=utf-8",
                                               "the request's head exceeds 8192 bytes\n"}
@@ -343,9 +347,10 @@ void Server::Impl::run() {
 }
 
 Server::Server(const std::string& host, int port, Handler handler,
-               std::chrono::milliseconds deadline)
+               std::chrono::milliseconds deadline, Refusal on_refused)
     : m_impl(std::make_unique<Impl>()) {
     m_impl->handler = std::move(handler);
+    m_impl->on_refused = std::move(on_refused);
     m_impl->deadline = deadline;
     const std::string where = host + ":" + std::to_string(port);
     AddrInfo addresses;

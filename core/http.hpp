@@ -46,13 +46,15 @@ struct RequestError {
 
 // Serves GET and HEAD requests on HOST:PORT from its own thread until destroyed, answering each
 // with handler(path). Several connections are served at once, each within a deadline, so a slow
-// or silent client delays nobody else. Throws std::runtime_error naming the address when it cannot
-// be bound.
+// or silent client delays nobody else. A request it cannot serve (malformed, too long, another
+// method or version) is answered with its status and reason, and reported to on_refused (called
+// on the server's thread). Throws std::runtime_error naming the address when it cannot be bound.
 class Server {
 public:
     using Handler = std::function<Response(std::string_view path)>;
+    using Refusal = std::function<void(int status)>;
     Server(const std::string& host, int port, Handler handler,
-           std::chrono::milliseconds deadline = std::chrono::seconds(5));
+           std::chrono::milliseconds deadline = std::chrono::seconds(5), Refusal on_refused = {});
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

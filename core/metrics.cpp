@@ -177,6 +177,11 @@ Counter& records_counter() {
                              "(worker), written (sink)");
 }
 
+Counter& http_refused_counter() {
+    return metrics().counter("sluice_http_requests_refused_total",
+                             "requests to --metrics refused: malformed, too long, or not GET/HEAD");
+}
+
 Counter& malformed_counter() {
     return metrics().counter("sluice_malformed_messages_total",
                              "malformed or foreign messages dropped");
@@ -225,23 +230,27 @@ MetricsServer::MetricsServer(const std::string& host_port, std::string role)
     if (port < 0) throw std::runtime_error("--metrics '" + host_port + "' is not HOST:PORT");
     std::string host = host_port.substr(0, colon);
     if (host.empty() || host == "*") host = "0.0.0.0";
+    http_refused_counter().inc(0); // shown from the start, as 0
     try {
-        m_impl->server.emplace(host, port, [role = std::move(role)](std::string_view path) {
-            if (path == "/metrics")
-                return http::Response{200, "text/plain; version=0.0.4", metrics().render(role)};
-            if (path == "/status") {
-                std::string text = published_status();
-                if (text.empty()) {
-                    return http::Response{404, "text/plain; charset=utf-8",
-                                          "the " + role +
-                                              " has no status table; ask the ventilator's "
-                                              "--metrics address\n"};
+        m_impl->server.emplace(
+            host, port,
+            [role = std::move(role)](std::string_view path) {
+                if (path == "/metrics")
+                    return http::Response{200, "text/plain; version=0.0.4", metrics().render(role)};
+                if (path == "/status") {
+                    std::string text = published_status();
+                    if (text.empty()) {
+                        return http::Response{404, "text/plain; charset=utf-8",
+                                              "the " + role +
+                                                  " has no status table; ask the ventilator's "
+                                                  "--metrics address\n"};
+                    }
+                    return http::Response{200, "text/plain; charset=utf-8", std::move(text)};
                 }
-                return http::Response{200, "text/plain; charset=utf-8", std::move(text)};
-            }
-            return http::Response{404, "text/plain; charset=utf-8",
-                                  "not found; the paths are /metrics and /status\n"};
-        });
+                return http::Response{404, "text/plain; charset=utf-8",
+                                      "not found; the paths are /metrics and /status\n"};
+            },
+            std::chrono::seconds(5), [](int) { http_refused_counter().inc(); });
     } catch (const std::runtime_error& e) {
         throw std::runtime_error(std::string("--metrics: ") + e.what());
     }

@@ -103,6 +103,8 @@ private:
 [[nodiscard]] Counter& records_counter();
 // sluice_malformed_messages_total: malformed or foreign messages dropped.
 [[nodiscard]] Counter& malformed_counter();
+// Requests to the --metrics endpoint that it refused (a 4xx/5xx status of its own; not 404).
+[[nodiscard]] Counter& http_refused_counter();
 
 // The node's status table (only the ventilator has one), replaced whole by the node's thread and
 // served at /status; empty = none.

@@ -6,6 +6,7 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <mutex>
 #include <netinet/in.h>
 #include <optional>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace sluice::core;
 using namespace std::chrono_literals;
@@ -173,7 +175,12 @@ TEST_CASE("the server answers GET with the handler's response, byte for byte", "
 }
 
 TEST_CASE("the server refuses bad requests with a status and goes on serving", "[http]") {
-    const http::Server server("127.0.0.1", 0, hello);
+    std::mutex mutex; // on_refused runs on the server's thread
+    std::vector<int> refused;
+    const http::Server server("127.0.0.1", 0, hello, std::chrono::seconds(5), [&](int status) {
+        const std::lock_guard lock(mutex);
+        refused.push_back(status);
+    });
     CHECK(exchange(server.port(), "POST /hello HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc") ==
           "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\n"
           "Content-Length: 29\r\nConnection: close\r\nAllow: GET, HEAD\r\n\r\n"
@@ -189,6 +196,10 @@ TEST_CASE("the server refuses bad requests with a status and goes on serving", "
         gone.send("GET /hel");
     }
     CHECK(exchange(server.port(), "GET /hello HTTP/1.1\r\n\r\n").ends_with("\r\n\r\nhello"));
+    // Each refusal was reported, once, before its answer was sent; a handler's failure (500) and
+    // served requests are not refusals.
+    const std::lock_guard lock(mutex);
+    CHECK(refused == std::vector<int>{405, 400, 431});
 }
 
 TEST_CASE("a silent client delays nobody else, and is let go at its deadline", "[http]") {

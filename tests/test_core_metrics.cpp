@@ -66,6 +66,7 @@ TEST_CASE("the metrics server answers GET /metrics with the registry's text", "[
     records_counter().inc(3);
     MetricsServer server("127.0.0.1:0", "worker");
     REQUIRE(server.port() > 0);
+    const auto refused_before = http_refused_counter().value();
     // The client is checked against hand-written answers in test_core_http.cpp.
     const auto res = http::get("127.0.0.1", server.port(), "/metrics", std::chrono::seconds(10));
     REQUIRE(res.error.empty());
@@ -76,6 +77,15 @@ TEST_CASE("the metrics server answers GET /metrics with the registry's text", "[
     const auto status = http::get("127.0.0.1", server.port(), "/status", std::chrono::seconds(10));
     CHECK(status.status == 404);
     CHECK(status.body.find("the worker has no status table") != std::string::npos);
+    // A refused request is counted in the node's metrics (a path with a space makes the request
+    // line malformed); the served ones above, 404s included, were not.
+    const auto before = http_refused_counter().value();
+    CHECK(before == refused_before);
+    CHECK(http::get("127.0.0.1", server.port(), "/a b", std::chrono::seconds(10)).status == 400);
+    CHECK(http_refused_counter().value() == before + 1);
+    const auto after = http::get("127.0.0.1", server.port(), "/metrics", std::chrono::seconds(10));
+    CHECK(after.body.find("sluice_http_requests_refused_total{role=\"worker\"} " +
+                          std::to_string(before + 1) + "\n") != std::string::npos);
 }
 
 TEST_CASE("a metrics server destroyed as soon as it is made still ends", "[metrics][threads]") {
