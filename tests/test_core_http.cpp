@@ -174,7 +174,8 @@ TEST_CASE("the server answers GET with the handler's response, byte for byte", "
           "Connection: close\r\n\r\nno\n");
 }
 
-TEST_CASE("the server refuses bad requests with a status and goes on serving", "[http]") {
+// [threads]: on_refused runs on the server's thread and the test reads what it recorded (TSan).
+TEST_CASE("the server refuses bad requests with a status and goes on serving", "[http][threads]") {
     std::mutex mutex; // on_refused runs on the server's thread
     std::vector<int> refused;
     const http::Server server("127.0.0.1", 0, hello, std::chrono::seconds(5), [&](int status) {
@@ -223,8 +224,12 @@ TEST_CASE("a port already taken is refused with a message naming the address", "
     CHECK_THROWS_WITH(http::Server("127.0.0.1", first.port(), hello),
                       Catch::Contains("cannot serve on '" + where + "'") &&
                           Catch::Contains("Address already in use"));
-    CHECK_THROWS_WITH(http::Server("no such host.invalid", 0, hello),
-                      Catch::Contains("cannot resolve 'no such host.invalid'"));
+    // A name longer than DNS allows (253 characters): the resolver refuses it without sending a
+    // query anywhere (strace of getaddrinfo shows no socket but netlink and nscd's), so the test
+    // stays on this host.
+    const std::string too_long(300, 'a');
+    CHECK_THROWS_WITH(http::Server(too_long, 0, hello),
+                      Catch::Contains("cannot resolve '" + too_long + "'"));
 }
 
 TEST_CASE("the client sends a GET and reads the status and body of the answer", "[http]") {
