@@ -57,8 +57,14 @@ void add_options(CLI::App& app, Options& o) {
     add_option(app, "--start", o.generator.start,
                "generator: timestamp of the first reading (Unix seconds)")
         ->group("Generator");
-    add_option(app, "--batch-size", o.batch_size, "readings per batch")
+    add_option(app, "--batch-size", o.batch_size,
+               "readings per batch while the ventilator keeps up")
         ->check(CLI::Range(1u, 1000000u))
+        ->group("Flow control");
+    add_option(app, "--max-batch-size", o.max_batch_size,
+               "readings the open batch may grow to while every unacknowledged slot is taken "
+               "(0 = 4 x --batch-size)")
+        ->check(CLI::Range(0u, 4000000u))
         ->group("Flow control");
     add_option(app, "--flush-interval", o.flush_interval,
                "seconds a partial batch waits for more readings")
@@ -120,7 +126,8 @@ public:
                                    static_cast<int>(o.max_unacked) + 16, 1000)),
           m_vent_buffer(m_vent, core::k_ipc_send_buffer),
           m_stream_id(o.stream_id != 0 ? o.stream_id
-                                       : std::mt19937_64(std::random_device{}())() | 1) {
+                                       : std::mt19937_64(std::random_device{}())() | 1),
+          m_max_batch(max_batch_readings(o.batch_size, o.max_batch_size)) {
         m_vent.set(zmq::sockopt::routing_id, "i-" + std::to_string(m_stream_id));
         core::connect(m_vent, o.ventilator, "--ventilator");
         core::log_info("stream ", m_stream_id, ": ", m_source->describe(), " -> ", o.ventilator);
@@ -145,11 +152,29 @@ public:
                 drain_deadline = t + core::seconds(m_options.drain_timeout);
             }
             waiting_on_fd = false;
-            // Read only while the window has room: this is where backpressure reaches the source.
-            while (!m_source_done && m_unacked.size() < m_options.max_unacked) {
+            // Read while the window has room, or while the open batch may still grow: this is
+            // where backpressure reaches the source.
+            while (!m_source_done) {
+                const bool room = m_unacked.size() < m_options.max_unacked;
+                if (room && m_batch.size() >= m_options.batch_size) {
+                    send_batch();
+                    continue;
+                }
+                // While every slot is taken, the open batch grows up to --max-batch-size rather
+                // than the ingest stop reading: at saturation larger batches cost less per
+                // reading; below it the window has room and batches stay at --batch-size.
+                const std::size_t limit = room ? m_options.batch_size : m_max_batch;
+                if (m_batch.size() >= limit) {
+                    if (!m_waiting_logged) {
+                        core::log_debug("waiting for the ventilator: ", m_unacked.size(),
+                                        " batches unacknowledged, the open batch holds ",
+                                        m_batch.size(), " readings");
+                        m_waiting_logged = true;
+                    }
+                    break;
+                }
                 const bool was_empty = m_batch.empty();
-                const Pull r =
-                    m_source->pull(m_batch, m_options.batch_size - m_batch.size(), m_dead);
+                const Pull r = m_source->pull(m_batch, limit - m_batch.size(), m_dead);
                 const auto progress = m_source->progress();
                 m_bytes_read.set(static_cast<double>(progress.done));
                 m_bytes_total.set(static_cast<double>(progress.total));
@@ -157,7 +182,6 @@ public:
                     batch_opened = core::now();
                     m_batch_origin_us = core::wall_micros();
                 }
-                if (m_batch.size() >= m_options.batch_size) send_batch();
                 if (r == Pull::end) {
                     m_source_done = true;
                     core::log_info("input ended after ", m_records + m_batch.size(), " readings, ",
@@ -203,7 +227,8 @@ public:
                  static_cast<short>(drain_deadline == TimePoint::max() ? ZMQ_POLLIN : 0), 0},
             };
             const bool room = m_unacked.size() < m_options.max_unacked;
-            if (waiting_on_fd && room && m_source->fd() >= 0)
+            const bool readable = room || m_batch.size() < m_max_batch;
+            if (waiting_on_fd && readable && m_source->fd() >= 0)
                 items.push_back({nullptr, m_source->fd(), ZMQ_POLLIN, 0});
             auto timeout = core::Millis(100);
             auto until = [&](TimePoint when) {
@@ -212,8 +237,9 @@ public:
             };
             if (!m_batch.empty()) until(batch_opened + core::seconds(m_options.flush_interval));
             const TimePoint wake = m_source->wake();
-            if (waiting_on_fd && room && (m_source->fd() < 0 || wake != TimePoint{})) until(wake);
-            if (!waiting_on_fd && room && !m_source_done) timeout = core::Millis(0);
+            if (waiting_on_fd && readable && (m_source->fd() < 0 || wake != TimePoint{}))
+                until(wake);
+            if (!waiting_on_fd && readable && !m_source_done) timeout = core::Millis(0);
             core::poll(items, timeout);
             while (receive_ack()) {
             }
@@ -235,6 +261,7 @@ private:
         core::records_counter().inc(m_batch.size());
         m_dead_letters.set(static_cast<double>(m_dead.count()));
         m_batch.clear();
+        m_waiting_logged = false;
         m_unacked.push_back(std::move(u));
         transmit_unsent();
         if (m_unacked.size() == 1) m_last_progress = core::now();
@@ -332,6 +359,7 @@ private:
     // Up to --max-unacked batches may be in flight (~35 KB each at the default batch size).
     core::IpcSendBuffer m_vent_buffer;
     std::uint64_t m_stream_id;
+    std::size_t m_max_batch;
     std::vector<core::Reading> m_batch;
     std::deque<Unacked> m_unacked;
     std::uint64_t m_batch_origin_us = 0;
@@ -348,6 +376,7 @@ private:
     std::uint64_t m_malformed = 0;
     bool m_source_done = false;
     bool m_end_acked = false;
+    bool m_waiting_logged = false; // since the last batch was sent
     TimePoint m_started{};
     TimePoint m_last_progress{};
     core::Frames m_frames;

@@ -5,6 +5,7 @@
 #include "core/job.hpp"
 #include "core/log.hpp"
 #include "core/security.hpp"
+#include "ingest/ingest.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -197,9 +198,10 @@ public:
                              level, stats});
         }
 
-        std::vector<std::string> ingest = {
-            "--ventilator", ep + "ingest", "--batch-size", std::to_string(o.batch_size),
-            "--unit",       o.unit,        level,          stats};
+        std::vector<std::string> ingest = {"--ventilator", ep + "ingest", "--unit",
+                                           o.unit,         level,         stats};
+        ingest.insert(ingest.end(), {"--batch-size", std::to_string(o.batch_size),
+                                     "--max-batch-size", std::to_string(o.max_batch_size)});
         if (!o.input.empty()) {
             ingest.insert(ingest.end(), {"--input", o.input});
             if (!o.input_format.empty()) ingest.insert(ingest.end(), {"--format", o.input_format});
@@ -448,8 +450,12 @@ void add_run_options(CLI::App& run, RunOptions& o) {
         ->group("Output");
     add_option(run, "--workers", o.workers, "worker processes (default: the number of cores)")
         ->group("Topology");
-    add_option(run, "--batch-size", o.batch_size, "readings per batch")
+    add_option(run, "--batch-size", o.batch_size, "readings per batch while the pipeline keeps up")
         ->check(CLI::Range(1u, 1000000u))
+        ->group("Topology");
+    add_option(run, "--max-batch-size", o.max_batch_size,
+               "readings a batch may grow to while the pipeline is behind (0 = 4 x --batch-size)")
+        ->check(CLI::Range(0u, 4000000u))
         ->group("Topology");
     add_option(run, "--credits", o.credits, "batches each worker holds at once")
         ->check(CLI::Range(1u, 10000u))
@@ -471,6 +477,7 @@ void add_run_options(CLI::App& run, RunOptions& o) {
 } // namespace
 
 int run_job(const RunOptions& options, const std::string& self_dir) {
+    (void)ingest::max_batch_readings(options.batch_size, options.max_batch_size);
     Topology t(options, self_dir);
     return t.run();
 }

@@ -26,7 +26,8 @@ if ((SANITIZED)); then throttle=0.25; fi
 start_worker slow --stats-interval 0 --throttle "$throttle"
 S=$LAST_PID
 wait_workers 2
-start_ingest "${JOB[@]}" --batch-size "$BATCH" --stats-interval 0
+# Fixed batches (no growth while the window is full), so that the job has exactly $BATCHES.
+start_ingest "${JOB[@]}" --batch-size "$BATCH" --max-batch-size "$BATCH" --stats-interval 0
 
 expect_exit sink "$SINK" 60
 expect_exit ventilator "$VENT" 20

@@ -24,8 +24,9 @@ done
 vport=$(wait_for_line "$T/ventilator.err" "metrics on http://127.0.0.1:[0-9]+/metrics" 30 "$vent" |
     sed -E 's/.*:([0-9]+)\/metrics/\1/')
 wait_workers ventilator 3 "$vent"
+# Fixed batches (no growth while the window is full), so that the job has exactly $batches.
 start_bg ingest "$SLUICE_BIN/sluice-ingest" --ventilator "$ep-ingest" --count "$count" --batch-size "$batch" \
-    --stats-interval 0
+    --max-batch-size "$batch" --stats-interval 0
 ingest=$LAST_PID
 expect_exit0 "$ingest"
 

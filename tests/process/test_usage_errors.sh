@@ -51,6 +51,13 @@ expect 2 "^sluice-sink: .*--format" "sluice-sink --format xml" \
 expect 2 "^sluice: .*--calibration" "sluice run --calibration <missing file>" \
     "$SLUICE_BIN/sluice" run --calibration "$T/no-such-calibration.csv" --count 10 --workers 1 \
     --output "$T/run-out.jsonl"
+expect 2 "^sluice-ingest: error: --max-batch-size \(50\) must be at least --batch-size \(100\)" \
+    "sluice-ingest --max-batch-size below --batch-size" \
+    "$SLUICE_BIN/sluice-ingest" --ventilator "ipc://$T/i" --batch-size 100 --max-batch-size 50
+expect 2 "^sluice: error: --max-batch-size \(50\) must be at least --batch-size \(100\)" \
+    "sluice run --max-batch-size below --batch-size" \
+    "$SLUICE_BIN/sluice" run --batch-size 100 --max-batch-size 50 --count 10 --workers 1 \
+    --output "$T/run-out.jsonl"
 
 # An input `sluice run` cannot read is found before any process starts (exit 2, naming the flag
 # and the file), as a missing --calibration file is; `-` is stdin and always accepted.
