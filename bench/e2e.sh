@@ -12,8 +12,13 @@
 #                                              against HEAD + each bench/bounds/*.patch, to tmpfs
 #   bench/e2e.sh latency RATE|max [SECONDS] [FLAGS...]
 #                                              p50/p99/p99.9 from ingest to written at a fixed rate
-#                                              or the maximum; FLAGS go to `sluice run` (--heavy 100)
+#                                              or the maximum, of a running topology (the ingest
+#                                              starts once the sink and both workers have joined);
+#                                              FLAGS (--heavy 100, --batch-size B, --credits C...)
+#                                              go to the node that owns them
 #                                              (OUT=/dev/null: output to a device, not the disk)
+#   bench/e2e.sh latency-run RATE|max [SECONDS] [FLAGS...]
+#                                              the same through one `sluice run`, start-up included
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${SLUICE_BIN:-build}
@@ -133,8 +138,51 @@ sensors)
     done
     ;;
 latency)
-    # RATE readings/s, or `max` (the generator unthrottled: about SECONDS x 1,000,000 readings);
-    # flags after SECONDS go to `sluice run` (e.g. --heavy 100).
+    # RATE readings/s, or `max` (the generator unthrottled: about SECONDS x 1,000,000 readings).
+    # The topology runs node by node, as in a deployment, and the ingest starts only once the
+    # ventilator has its sink and both workers: what is measured is a running pipeline, not its
+    # start-up (readings read while the sink is still binding wait for it; `latency-run` below
+    # includes that). Flags after SECONDS go to the node that owns them.
+    rate=${2:?rate}; secs=${3:-10}
+    if [[ $rate == max ]]; then pace=(--count $((secs * 1000000))); else pace=(--rate "$rate" --count $((rate * secs))); fi
+    vflags=() iflags=() wflags=()
+    set -- "${@:4}"
+    while (($#)); do
+        case $1 in
+            --heavy | --window | --max-in-flight) vflags+=("$1" "$2") ;;
+            --batch-size | --max-batch-size | --max-unacked | --flush-interval) iflags+=("$1" "$2") ;;
+            --credits) wflags+=("$1" "$2") ;;
+            *) echo "bench/e2e.sh latency: $1 is not routed to a node" >&2; exit 2 ;;
+        esac
+        shift 2
+    done
+    run=$(mktemp -d /tmp/sluice-latency.XXXXXX)
+    pids=()
+    trap 'kill "${pids[@]}" 2>/dev/null; wait; rm -rf "$run"' EXIT
+    ep="ipc://$run/"
+    "$BIN/sluice-ventilator" --bind-ingest "${ep}in" --bind-workers "${ep}wk" --bind-sink "${ep}sk" \
+        --expect-ingest 1 --stats-interval 0 "${vflags[@]}" 2>"$run/vent.log" &
+    pids+=($!)
+    "$BIN/sluice-sink" --bind "${ep}res" --ventilator "${ep}sk" --output "${OUT:-$WORK/out.jsonl}" \
+        --stats-interval 0 2>"$run/sink.log" &
+    sink=$!
+    pids+=($sink)
+    for w in 1 2; do
+        "$BIN/sluice-worker" --ventilator "${ep}wk" --sink "${ep}res" --stats-interval 0 \
+            "${wflags[@]}" 2>"$run/worker-$w.log" &
+        pids+=($!)
+    done
+    for _ in $(seq 500); do # a benchmark's readiness wait (at most 5 s), not a test
+        grep -q '(2 workers)' "$run/vent.log" && grep -q 'sink .* joined' "$run/vent.log" && break
+        sleep 0.01
+    done
+    "$BIN/sluice-ingest" --ventilator "${ep}in" "${pace[@]}" --stats-interval 0 "${iflags[@]}" \
+        2>"$run/ingest.log"
+    wait "$sink"
+    grep -E "latency|summary" "$run/sink.log"
+    ;;
+latency-run)
+    # As `latency`, through one `sluice run` (start-up included); flags after SECONDS go to it.
     rate=${2:?rate}; secs=${3:-10}
     if [[ $rate == max ]]; then pace=(--count $((secs * 1000000))); else pace=(--rate "$rate" --count $((rate * secs))); fi
     "$BIN/sluice" run "${pace[@]}" --workers 2 --output "${OUT:-$WORK/out.jsonl}" "${@:4}" \

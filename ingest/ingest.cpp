@@ -63,7 +63,7 @@ void add_options(CLI::App& app, Options& o) {
         ->group("Flow control");
     add_option(app, "--max-batch-size", o.max_batch_size,
                "readings the open batch may grow to while every unacknowledged slot is taken "
-               "(0 = 4 x --batch-size)")
+               "(0 = --batch-size: no growth; e.g. 4000 for throughput at saturation)")
         ->check(CLI::Range(0u, 4000000u))
         ->group("Flow control");
     add_option(app, "--flush-interval", o.flush_interval,

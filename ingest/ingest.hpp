@@ -23,7 +23,7 @@ struct Options {
     std::string dead_letter;
     GeneratorSpec generator;
     std::uint32_t batch_size = 1000;
-    std::uint32_t max_batch_size = 0; // 0 = 4 x batch_size
+    std::uint32_t max_batch_size = 0; // 0 = batch_size: batches do not grow
     double flush_interval = 0.05;     // seconds a partial batch may wait for more readings
     std::uint32_t max_unacked = 8;
     double ack_timeout = 2.0;    // seconds before unacknowledged batches are sent again
@@ -35,16 +35,16 @@ struct Options {
 
 void add_options(CLI::App& app, Options& options);
 
-// The most readings a batch may hold: --max-batch-size, or 4 x --batch-size when it is 0. Throws
+// The most readings a batch may hold: --max-batch-size, or --batch-size when it is 0. Throws
 // core::UsageError when --max-batch-size is below --batch-size.
 // (Inline: `sluice run` checks it too, before it starts any process.)
 [[nodiscard]] inline std::size_t max_batch_readings(std::uint32_t batch_size,
                                                     std::uint32_t max_batch_size) {
-    if (max_batch_size == 0) return 4 * std::size_t{batch_size};
+    if (max_batch_size == 0) return batch_size;
     if (max_batch_size < batch_size) {
         throw core::UsageError("--max-batch-size (" + std::to_string(max_batch_size) +
                                ") must be at least --batch-size (" + std::to_string(batch_size) +
-                               "), or 0 for 4 x --batch-size");
+                               "), or 0 for batches that do not grow");
     }
     return max_batch_size;
 }

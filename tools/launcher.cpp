@@ -454,7 +454,8 @@ void add_run_options(CLI::App& run, RunOptions& o) {
         ->check(CLI::Range(1u, 1000000u))
         ->group("Topology");
     add_option(run, "--max-batch-size", o.max_batch_size,
-               "readings a batch may grow to while the pipeline is behind (0 = 4 x --batch-size)")
+               "readings a batch may grow to while the pipeline is behind (0 = --batch-size: no "
+               "growth; e.g. 4000 for throughput at saturation)")
         ->check(CLI::Range(0u, 4000000u))
         ->group("Topology");
     add_option(run, "--credits", o.credits, "batches each worker holds at once")
