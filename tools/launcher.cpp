@@ -7,6 +7,7 @@
 #include "core/security.hpp"
 #include "ingest/ingest.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <charconv>
@@ -23,6 +24,7 @@
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -189,6 +191,10 @@ public:
         if (m_sink_metrics > 0)
             sink.push_back("--metrics=127.0.0.1:" + std::to_string(m_sink_metrics));
         start("sink", sink);
+        // Workers and the ingest connect to these; a connect that finds nothing bound retries
+        // after a back-off, and the first batches waited for it (docs/BENCHMARKS.md, "Start-up
+        // order of sluice run").
+        wait_for_sockets({"ingest", "workers", "sink", "results"});
 
         const unsigned workers =
             o.workers > 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -225,6 +231,34 @@ private:
         s.precision(17);
         s << v;
         return s.str();
+    }
+
+    // Waits until the run directory holds every one of `names` (the ipc sockets the ventilator
+    // and the sink bind), a child exits (supervise() then reports it), or 5 s pass. An inotify
+    // watch set before each look, so that no creation is missed between the two.
+    void wait_for_sockets(const std::vector<std::string>& names) {
+        const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (fd < 0) return; // only the start-up order is lost
+        if (::inotify_add_watch(fd, m_dir.c_str(), IN_CREATE | IN_MOVED_TO) < 0) {
+            ::close(fd);
+            return;
+        }
+        const core::TimePoint deadline = core::now() + core::seconds(5.0);
+        while (true) {
+            const bool all = std::all_of(names.begin(), names.end(), [&](const std::string& n) {
+                struct stat st {};
+                return ::stat((m_dir + "/" + n).c_str(), &st) == 0;
+            });
+            const auto left = std::chrono::duration_cast<core::Millis>(deadline - core::now());
+            if (all || left.count() <= 0) break;
+            pollfd fds[2] = {{fd, POLLIN, 0}, {m_child_fd, POLLIN, 0}};
+            if (::poll(fds, 2, static_cast<int>(left.count()) + 1) > 0 && fds[1].revents != 0)
+                break; // a child ended; SIGCHLD stays pending on m_child_fd for supervise()
+            char events[4096];
+            while (::read(fd, events, sizeof events) > 0) {
+            }
+        }
+        ::close(fd);
     }
 
     pid_t start(const std::string& role, const std::vector<std::string>& args) {
