@@ -58,7 +58,7 @@ void add_options(CLI::App& app, Options& o) {
                "generator: timestamp of the first reading (Unix seconds)")
         ->group("Generator");
     add_option(app, "--batch-size", o.batch_size,
-               "readings per batch while the ventilator keeps up")
+               "readings per batch (more only with --max-batch-size)")
         ->check(CLI::Range(1u, 1000000u))
         ->group("Flow control");
     add_option(app, "--max-batch-size", o.max_batch_size,

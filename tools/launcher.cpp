@@ -484,7 +484,8 @@ void add_run_options(CLI::App& run, RunOptions& o) {
         ->group("Output");
     add_option(run, "--workers", o.workers, "worker processes (default: the number of cores)")
         ->group("Topology");
-    add_option(run, "--batch-size", o.batch_size, "readings per batch while the pipeline keeps up")
+    add_option(run, "--batch-size", o.batch_size,
+               "readings per batch (more only with --max-batch-size)")
         ->check(CLI::Range(1u, 1000000u))
         ->group("Topology");
     add_option(run, "--max-batch-size", o.max_batch_size,
