@@ -58,8 +58,10 @@ void add_options(CLI::App& app, Options& o) {
                "generator: timestamp of the first reading (Unix seconds)")
         ->group("Generator");
     add_option(app, "--batch-size", o.batch_size,
-               "readings per batch (more only with --max-batch-size)")
+               "readings per batch (default: 2000 from a regular file, else 1000; more only with "
+               "--max-batch-size)")
         ->check(CLI::Range(1u, 1000000u))
+        ->default_str("")
         ->group("Flow control");
     add_option(app, "--max-batch-size", o.max_batch_size,
                "readings the open batch may grow to while every unacknowledged slot is taken "
@@ -127,11 +129,13 @@ public:
           m_vent_buffer(m_vent, core::k_ipc_send_buffer),
           m_stream_id(o.stream_id != 0 ? o.stream_id
                                        : std::mt19937_64(std::random_device{}())() | 1),
-          m_max_batch(max_batch_readings(o.batch_size, o.max_batch_size)) {
+          m_batch_size(batch_size_for(o.batch_size, o.max_batch_size, m_source->stored())),
+          m_max_batch(max_batch_readings(m_batch_size, o.max_batch_size)) {
         m_vent.set(zmq::sockopt::routing_id, "i-" + std::to_string(m_stream_id));
         core::connect(m_vent, o.ventilator, "--ventilator");
-        core::log_info("stream ", m_stream_id, ": ", m_source->describe(), " -> ", o.ventilator);
-        m_batch.reserve(o.batch_size);
+        core::log_info("stream ", m_stream_id, ": ", m_source->describe(), " -> ", o.ventilator,
+                       ", batches of ", m_batch_size, " readings");
+        m_batch.reserve(m_batch_size);
     }
 
     int run() {
@@ -156,14 +160,14 @@ public:
             // where backpressure reaches the source.
             while (!m_source_done) {
                 const bool room = m_unacked.size() < m_options.max_unacked;
-                if (room && m_batch.size() >= m_options.batch_size) {
+                if (room && m_batch.size() >= m_batch_size) {
                     send_batch();
                     continue;
                 }
                 // While every slot is taken, the open batch grows up to --max-batch-size rather
                 // than the ingest stop reading: at saturation larger batches cost less per
                 // reading; below it the window has room and batches stay at --batch-size.
-                const std::size_t limit = room ? m_options.batch_size : m_max_batch;
+                const std::size_t limit = room ? m_batch_size : m_max_batch;
                 if (m_batch.size() >= limit) {
                     if (!m_waiting_logged) {
                         core::log_debug("waiting for the ventilator: ", m_unacked.size(),
@@ -359,6 +363,7 @@ private:
     // Up to --max-unacked batches may be in flight (~35 KB each at the default batch size).
     core::IpcSendBuffer m_vent_buffer;
     std::uint64_t m_stream_id;
+    std::size_t m_batch_size;
     std::size_t m_max_batch;
     std::vector<core::Reading> m_batch;
     std::deque<Unacked> m_unacked;

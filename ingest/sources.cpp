@@ -175,6 +175,7 @@ public:
 
     int fd() const override { return m_fd; }
     Progress progress() const override { return {m_read, m_size}; }
+    bool stored() const override { return m_regular; }
     std::string describe() const override {
         return std::string(core::input_format_name(m_format)) + " from " +
                (m_owned ? "'" + m_name + "'" : m_name);

@@ -66,6 +66,10 @@ public:
         std::uint64_t total = 0;
     };
     [[nodiscard]] virtual Progress progress() const { return {}; }
+    // True when the whole input is already there to be read (a regular file, named or on stdin):
+    // its readings arrive as fast as the pipeline takes them, none waits for a batch to fill, so
+    // the ingest may send larger batches (Options::batch_size).
+    [[nodiscard]] virtual bool stored() const { return false; }
 };
 
 struct GeneratorSpec {

@@ -206,8 +206,9 @@ public:
 
         std::vector<std::string> ingest = {"--ventilator", ep + "ingest", "--unit",
                                            o.unit,         level,         stats};
-        ingest.insert(ingest.end(), {"--batch-size", std::to_string(o.batch_size),
-                                     "--max-batch-size", std::to_string(o.max_batch_size)});
+        if (o.batch_size != 0)
+            ingest.insert(ingest.end(), {"--batch-size", std::to_string(o.batch_size)});
+        ingest.insert(ingest.end(), {"--max-batch-size", std::to_string(o.max_batch_size)});
         if (!o.input.empty()) {
             ingest.insert(ingest.end(), {"--input", o.input});
             if (!o.input_format.empty()) ingest.insert(ingest.end(), {"--format", o.input_format});
@@ -485,8 +486,10 @@ void add_run_options(CLI::App& run, RunOptions& o) {
     add_option(run, "--workers", o.workers, "worker processes (default: the number of cores)")
         ->group("Topology");
     add_option(run, "--batch-size", o.batch_size,
-               "readings per batch (more only with --max-batch-size)")
+               "readings per batch (default: 2000 from a regular file, else 1000; more only with "
+               "--max-batch-size)")
         ->check(CLI::Range(1u, 1000000u))
+        ->default_str("")
         ->group("Topology");
     add_option(run, "--max-batch-size", o.max_batch_size,
                "readings a batch may grow to while the pipeline is behind (0 = --batch-size: no "

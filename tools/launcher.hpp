@@ -25,8 +25,8 @@ struct RunOptions {
     std::uint32_t window = 50;
     std::uint32_t heavy = 0;
     std::uint32_t worker_window_memory = core::k_default_worker_window_mib; // MiB, 0 = no limit
-    std::uint32_t workers = 0; // 0 = the number of cores
-    std::uint32_t batch_size = 1000;
+    std::uint32_t workers = 0;        // 0 = the number of cores
+    std::uint32_t batch_size = 0;     // 0 = the ingest's default for its source
     std::uint32_t max_batch_size = 0; // 0 = batch_size: batches do not grow
     std::uint32_t credits = 4;
     std::uint32_t max_in_flight = 64;

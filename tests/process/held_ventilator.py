@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """A ventilator's ingest side that withholds its acknowledgements: it takes an ingest's first
---hold batches without acknowledging any, and acknowledges nothing until a line arrives on its
+--hold batches without acknowledging any (with --hold 0 it holds nothing and acknowledges every
+batch as it comes), and acknowledges nothing until a line arrives on its
 stdin (the test sends it once the ingest has logged that it is waiting). From then on it
 acknowledges each batch as it comes, and the end of the stream. Any batch that arrives while it
 holds is a failure: the ingest sent beyond its window.
@@ -38,7 +39,7 @@ def main():
     poller = zmq.Poller()
     poller.register(s, zmq.POLLIN)
     poller.register(sys.stdin, zmq.POLLIN)
-    holding = True
+    holding = args.hold > 0
     released = False
     batches = 0
     readings = []

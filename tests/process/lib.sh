@@ -19,6 +19,8 @@
 #                           extended REGEX; print that line; fail after TIMEOUT seconds
 #                           (default 30) or as soon as PID (if given) has exited without it
 #   fail MESSAGE            print FAIL with the test's name and the logs, exit 1
+#   require_zmq_python, plain_readings ROWS
+#                           for tests against the stand-in ventilator (held_ventilator.py)
 # A trap kills (by PID: TERM, then KILL after 2 s) and reaps every started process that is
 # still running, then removes $T.
 
@@ -191,4 +193,28 @@ assert_same() {
 # count_lines FILE: number of newline-terminated lines
 count_lines() {
     wc -l < "$1" | tr -d ' '
+}
+
+# Stand-in ventilator helpers (held_ventilator.py) -------------------------------------------
+
+# ZPY: Debian's python3, which has python3-zmq and python3-msgpack (scripts/setup.sh).
+ZPY=/usr/bin/python3
+require_zmq_python() {
+    "$ZPY" -c 'import zmq, msgpack' 2> /dev/null ||
+        fail "$ZPY cannot import zmq and msgpack (install python3-zmq python3-msgpack)"
+}
+
+# plain_readings ROWS: $T/in.csv with ROWS readings over 7 sensors, and $T/expected.txt with the
+# same readings as held_ventilator.py writes what it received (Python's repr of the doubles).
+plain_readings() {
+    "$PY" - "$T/in.csv" "$T/expected.txt" "$1" << 'EOF'
+import sys
+rows = int(sys.argv[3])
+with open(sys.argv[1], "w") as csv, open(sys.argv[2], "w") as expected:
+    csv.write("sensorId,timestamp,value,unit\n")
+    for i in range(rows):
+        sensor, ts, value = "S%d" % (i % 7), 1.7e9 + i, i * 0.25 - 300
+        csv.write("%s,%r,%r,C\n" % (sensor, ts, value))
+        expected.write("%s,%r,%r,C\n" % (sensor, ts, value))
+EOF
 }

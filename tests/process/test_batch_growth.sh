@@ -12,21 +12,9 @@
 #    timing), except the last, which holds what is left;
 #  - the readings that arrived, decoded independently (python3-msgpack), are the input's, in order.
 source "$(dirname "$0")/lib.sh"
-ZPY=/usr/bin/python3
-"$ZPY" -c 'import zmq, msgpack' 2> /dev/null ||
-    fail "$ZPY cannot import zmq and msgpack (install python3-zmq python3-msgpack)"
-
+require_zmq_python
 ROWS=5000
-"$PY" - "$T/in.csv" "$T/expected.txt" "$ROWS" << 'EOF'
-import sys
-rows = int(sys.argv[3])
-with open(sys.argv[1], "w") as csv, open(sys.argv[2], "w") as expected:
-    csv.write("sensorId,timestamp,value,unit\n")
-    for i in range(rows):
-        sensor, ts, value = "S%d" % (i % 7), 1.7e9 + i, i * 0.25 - 300
-        csv.write("%s,%r,%r,C\n" % (sensor, ts, value))
-        expected.write("%s,%r,%r,C\n" % (sensor, ts, value))
-EOF
+plain_readings "$ROWS"
 
 # run_case MAX: one ingest of the input with --batch-size 100 and --max-batch-size MAX.
 run_case() {
