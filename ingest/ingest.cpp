@@ -360,7 +360,7 @@ private:
     DeadLetters m_dead;
     std::unique_ptr<Source> m_source;
     zmq::socket_t m_vent;
-    // Up to --max-unacked batches may be in flight (~35 KB each at the default batch size).
+    // Up to --max-unacked batches may be in flight (~35 KB per 1,000 readings).
     core::IpcSendBuffer m_vent_buffer;
     std::uint64_t m_stream_id;
     std::size_t m_batch_size;
