@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """A ventilator's ingest side that withholds its acknowledgements: it takes an ingest's first
---hold batches without acknowledging any (with --hold 0 it holds nothing and acknowledges every
-batch as it comes), and acknowledges nothing until a line arrives on its
+--hold batches without acknowledging any, and acknowledges nothing until a line arrives on its
 stdin (the test sends it once the ingest has logged that it is waiting). From then on it
-acknowledges each batch as it comes, and the end of the stream. Any batch that arrives while it
+acknowledges each batch as it comes, and the end of the stream. With --hold 0 it holds nothing:
+it acknowledges every batch as it comes from the start, and ignores its stdin. Any batch that arrives while it
 holds is a failure: the ingest sent beyond its window.
 
 Writes each batch's size on a line `batch N SIZE` to stdout and every reading it received, in
